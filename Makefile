@@ -1,0 +1,99 @@
+# Crypto market-data warehouse. `make` prints this help; every target installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY          := .venv/bin/python
+SUPERSET_PY := .venv-superset/bin/python
+UV          := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+DBT         := .venv/bin/dbt
+DBT_ARGS    := --project-dir dbt_project --profiles-dir dbt_project
+SANDBOX_PORT ?= 8765
+DEMO_SECONDS ?= 90
+export DWH_DUCKDB_PATH ?= $(CURDIR)/data/warehouse/build.duckdb
+export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
+export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
+
+.PHONY: help setup setup-browser demo test lint fmt typecheck sandbox extract export build \
+        docs-serve forecast publish dashboard superset diagrams bench faults soak clean
+
+help: ## show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user uv==0.13.8
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+.venv-superset/.synced: superset_config/env/pyproject.toml superset_config/env/uv.lock | $(UV)
+	cd superset_config/env && UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-superset $(UV) sync --locked
+	@touch $@
+
+setup: .venv/.synced .venv-superset/.synced ## create both environments (ETL at .venv, Superset at .venv-superset)
+
+setup-browser: ## install Debian's Chromium for the browser tests (once)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+demo: setup ## run the whole pipeline on the local sandbox and serve the dashboard
+	$(PY) -m tools.demo --seconds $(DEMO_SECONDS) --sandbox-port $(SANDBOX_PORT)
+
+test: setup setup-browser lint ## run every test (lint, types, unit, dbt, fault suite, browser)
+	$(PY) -m pytest
+
+lint: setup ## ruff, ruff format --check, mypy, sqlfluff
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+
+fmt: setup ## format Python and SQL in place
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+	.venv/bin/sqlfluff fix dbt_project/models
+
+typecheck: setup ## mypy --strict on the packages
+	.venv/bin/mypy
+
+sandbox: setup ## serve the fake exchanges on 127.0.0.1:$(SANDBOX_PORT)
+	$(PY) -m extract sandbox --port $(SANDBOX_PORT)
+
+extract: setup ## run the collector service (ARGS="--sandbox --duration-s 60" for the sandbox)
+	$(PY) -m extract run $(ARGS)
+
+export: setup ## export landing databases to the Parquet lake (ARGS="--hours 24 --incremental")
+	$(PY) -m extract export $(ARGS)
+
+build: setup ## dbt build the warehouse into $(DWH_DUCKDB_PATH)
+	$(DBT) build $(DBT_ARGS)
+
+docs-serve: setup ## dbt docs generate and serve
+	$(DBT) docs generate $(DBT_ARGS) && $(DBT) docs serve $(DBT_ARGS)
+
+forecast: setup ## fit forecasts and write them to the warehouse
+	$(PY) -m forecasting $(ARGS)
+
+publish: setup ## atomically publish the build warehouse to the serving file Superset reads
+	$(PY) -m tools.publish
+
+dashboard: setup ## configure Superset and import the dashboards from git
+	$(PY) -m superset_config.manage setup
+
+superset: dashboard ## serve Superset on 127.0.0.1:8088
+	$(PY) -m superset_config.manage serve
+
+diagrams: setup ## render diagrams/**/*.mmd to SVG with mermaid-cli and the system Chromium
+	$(PY) -m tools.diagrams
+
+bench: setup setup-browser ## run every benchmark, write bench/results.{md,json}
+	$(PY) -m bench
+
+faults: setup ## the fault suite against the sandbox
+	$(PY) -m pytest -m faults
+
+soak: setup ## long run watching memory, tasks and connections (HOURS=n)
+	$(PY) -m bench.soak --hours $(or $(HOURS),1)
+
+clean: ## remove generated data and build output (keeps the environments)
+	rm -rf data dbt_project/target dbt_project/logs test-output

@@ -1,0 +1,1 @@
+"""The landing zone: one SQLite database (WAL) per worker process."""
