@@ -1,0 +1,135 @@
+"""One websocket client connection: its subscriptions, its outbound queue and writer.
+
+Ticker frames are queued by the feed and written by this connection's own writer task, so a slow
+client never holds up the schedule of the others. Frame-level faults (malformed, duplicate,
+out-of-order) are applied here, just before the bytes go out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from extract.sandbox.faults import FaultBook
+from extract.sandbox.venue import Stream, Venue, WsSessionState
+
+log = logging.getLogger("extract.sandbox")
+
+# frames a connection may have queued before it is closed as a slow consumer, like real
+# exchanges do; large enough for the burst control
+MAX_QUEUED_FRAMES = 200_000
+SLOW_CONSUMER_CLOSE_CODE = 1008
+# how long an out-of-order frame waits for a successor before it is sent anyway
+HOLD_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A frame to send; ``symbol`` is set for ticker frames (they are counted and faultable)."""
+
+    frame: str
+    symbol: str | None = None
+
+
+class WsSession:
+    def __init__(
+        self,
+        venue: Venue,
+        ws: web.WebSocketResponse,
+        state: WsSessionState,
+        faults: FaultBook,
+        sent: Counter[tuple[str, str]],
+        transport: asyncio.BaseTransport | None,
+    ) -> None:
+        self.venue = venue
+        self.ws = ws
+        self._transport = transport
+        self.state = state
+        self.streams: set[Stream] = set()
+        self.half_open = False
+        self._faults = faults
+        self._sent = sent
+        self._queue: asyncio.Queue[Outbound] = asyncio.Queue()
+        self._held: Outbound | None = None
+        self.reader: asyncio.Task[None] | None = None
+        # set when the socket is gone for good (aborted); a half-open session waits for it
+        self.closed = asyncio.Event()
+
+    @property
+    def exchange(self) -> str:
+        return self.venue.id
+
+    def enqueue(self, item: Outbound) -> None:
+        if self.half_open or self.ws.closed:
+            return
+        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
+            log.warning(
+                "event=slow_consumer exchange=%s connection=%s",
+                self.exchange,
+                self.state.connection_id,
+            )
+            self.half_open = True  # stop queueing; the close below ends the writer
+            asyncio.get_running_loop().create_task(
+                self.ws.close(code=SLOW_CONSUMER_CLOSE_CODE, message=b"slow consumer")
+            )
+            return
+        self._queue.put_nowait(item)
+
+    async def run_writer(self) -> None:
+        """Send queued frames until the socket closes."""
+        while not self.ws.closed:
+            timeout = HOLD_TIMEOUT_S if self._held is not None else None
+            try:
+                item = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                held, self._held = self._held, None
+                if held is not None:
+                    await self._send(held)
+                continue
+            if self.half_open:
+                continue
+            if item.symbol is None:
+                await self._send(item)
+                continue
+            await self._send_ticker(item)
+
+    async def _send_ticker(self, item: Outbound) -> None:
+        exchange, symbol = self.exchange, item.symbol
+        if self._faults.take("malformed", exchange, symbol) is not None:
+            # cut mid-object: invalid JSON that still looks like the exchange's frames
+            item = Outbound(item.frame[: max(1, len(item.frame) // 2)], symbol)
+        if self._held is None and self._faults.take("out_of_order", exchange, symbol) is not None:
+            self._held = item
+            return
+        await self._send(item)
+        if self._faults.take("duplicate", exchange, symbol) is not None:
+            await self._send(item)
+        held, self._held = self._held, None
+        if held is not None:
+            await self._send(held)
+
+    async def _send(self, item: Outbound) -> None:
+        if self.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError):
+            await self.ws.send_str(item.frame)
+            if item.symbol is not None:
+                self._sent[(self.exchange, item.symbol)] += 1
+
+    def go_half_open(self) -> None:
+        """Stop reading (so pings go unanswered) and sending, but keep the socket open."""
+        self.half_open = True
+        if self.reader is not None:
+            self.reader.cancel()
+
+    def abort(self) -> None:
+        """Drop the TCP connection without a close frame."""
+        self.half_open = True
+        if isinstance(self._transport, asyncio.Transport):
+            self._transport.abort()
+        self.closed.set()
