@@ -83,7 +83,7 @@ dashboard: setup ## configure Superset and import the dashboards from git
 superset: dashboard ## serve Superset on 127.0.0.1:8088
 	$(PY) -m superset_config.manage serve
 
-diagrams: setup ## render diagrams/**/*.mmd to SVG with mermaid-cli and the system Chromium
+diagrams: setup setup-browser ## render diagrams/**/*.mmd to SVG with mermaid-cli and the system Chromium
 	$(PY) -m tools.diagrams
 
 bench: setup setup-browser ## run every benchmark, write bench/results.{md,json}

@@ -1,0 +1,360 @@
+"""Check that a Mermaid diagram names only things that exist in the code.
+
+What a diagram may name, and where the truth comes from:
+- dbt models and seeds (`stg_`/`cln_`/`fct_`/`dim_`/`mart_` identifiers, ER entities, table
+  cylinders): file names under dbt_project/models and dbt_project/seeds;
+- tables (`landing.market_ticks`, `lake.market_ticks`, `forecast.forecast_prices`,
+  `marts.mart_price_24h`, ER entities, `[(cylinder)]` nodes): extract/landing/schema.py, dbt
+  sources and models;
+- ER attributes: the documented columns of that model (its `columns:` in the models YAML) or of
+  the landing table;
+- connection events, written `event_type=a|b`: extract/landing/schema.py CONNECTION_EVENT_TYPES;
+- CLI options (`--hours`): argparse `add_argument("--...")` in extract/, forecasting/, tools/,
+  or an option of the dbt CLI;
+- Python modules and files (`extract.collector.supervisor`, `extract/export/cli.py`, also
+  `module.name` for a name defined in that module): the files in the repo;
+- any other identifier with an underscore (`max_forward_fill_s`, `watch_tickers`): some code file
+  (Python, dbt SQL/YAML/CSV, Superset config, Makefile) must contain it.
+Diagram conventions that follow: node ids carry no underscore (`W1`, `orch`), a `[(cylinder)]`
+is a table or a file path, and `%%` comments are not checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON_PACKAGES = ("extract", "forecasting", "tools", "superset_config", "bench")
+OPTION_SOURCES = ("extract", "forecasting", "tools")
+REPO_PATH_ROOTS = (*PYTHON_PACKAGES, "dbt_project", "docs", "diagrams", "tests")
+DBT_CODE_DIRS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+FILE_SUFFIXES = ("sqlite", "db", "duckdb", "parquet", "json", "yml", "yaml", "csv", "md", "zip")
+
+MODEL_NAME = re.compile(r"\b(?:stg|cln|fct|dim|mart)_[a-z0-9_]*[a-z0-9]")
+IDENTIFIER_WITH_UNDERSCORE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
+ANY_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+CLI_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]+(?:-[a-z0-9]+)*(?![\w>-])")
+EVENT_TYPES = re.compile(r"\bevent_type\s*=\s*([a-z_]+(?:\s*[|,]\s*[a-z_]+)*)")
+REPO_PATH = re.compile(rf"(?<![\w./-])((?:{'|'.join(REPO_PATH_ROOTS)})/[\w./*<>{{}}-]*)", re.ASCII)
+ANY_PATH = re.compile(r"[\w.<>*{}-]*/[\w./<>*{}-]*")
+DOTTED_MODULE = re.compile(rf"\b(?:{'|'.join(PYTHON_PACKAGES)})(?:\.[A-Za-z_]\w*)+")
+QUALIFIED_NAME = re.compile(r"\b([a-z_]+)\.([a-z_][a-z0-9_]*)\b")
+CYLINDER = re.compile(r"\[\(\s*\"?([^\"\)\]]+?)\"?\s*\)\]")
+ER_ENTITY_BLOCK = re.compile(r"^\s*\"?([A-Za-z_][\w.-]*)\"?\s*\{\s*$")
+ER_RELATION = re.compile(
+    r"^\s*\"?([A-Za-z_][\w.-]*)\"?\s+\S*(?:--|\.\.)\S*\s+\"?([A-Za-z_][\w.-]*)\"?\s*:"
+)
+ER_ATTRIBUTE = re.compile(r"^\s*([A-Za-z][\w()\[\],]*)\s+([A-Za-z_]\w*)")
+STYLING_LINE = re.compile(r"^\s*(?:classDef|class|style|linkStyle|click)\b")
+
+
+@dataclass(frozen=True)
+class Finding:
+    diagram: str
+    line: int
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.diagram}:{self.line}: {self.kind} {self.name!r} does not exist in the code"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    models: frozenset[str]
+    dbt_schemas: frozenset[str]
+    sources: Mapping[str, frozenset[str]]
+    landing_tables: Mapping[str, frozenset[str]]
+    model_columns: Mapping[str, frozenset[str]]
+    event_types: frozenset[str]
+    cli_options: frozenset[str]
+    code_identifiers: frozenset[str]
+
+    def is_table(self, name: str) -> bool:
+        return (
+            name in self.models
+            or name in self.landing_tables
+            or any(name in tables for tables in self.sources.values())
+        )
+
+    def table_columns(self, table: str) -> frozenset[str]:
+        return self.landing_tables.get(table) or self.model_columns.get(table, frozenset())
+
+
+def code_files(repo: Path) -> Iterator[Path]:
+    for package in ("extract", "forecasting", "tools", "bench"):
+        yield from (
+            path for path in (repo / package).rglob("*.py") if "node_modules" not in path.parts
+        )
+    for suffix in ("py", "yaml", "yml", "json"):
+        yield from (repo / "superset_config").rglob(f"*.{suffix}")
+    for folder in DBT_CODE_DIRS:
+        for suffix in ("sql", "yml", "csv"):
+            yield from (repo / "dbt_project" / folder).rglob(f"*.{suffix}")
+    yield repo / "dbt_project" / "dbt_project.yml"
+    yield repo / "Makefile"
+
+
+def landing_tables(repo: Path) -> dict[str, frozenset[str]]:
+    """Table -> columns, from the CREATE TABLE statements in extract/landing/schema.py."""
+    module = ast.parse((repo / "extract/landing/schema.py").read_text(encoding="utf-8"))
+    ddl = "".join(
+        node.value.value
+        for node in ast.walk(module)
+        if isinstance(node, ast.AnnAssign | ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        and "CREATE TABLE" in node.value.value
+    )
+    tables: dict[str, set[str]] = {}
+    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", ddl, re.S):
+        columns = {line.split()[0] for line in body.strip().splitlines() if line.strip()}
+        tables.setdefault(name, set()).update(columns)
+    return {name: frozenset(columns) for name, columns in tables.items()}
+
+
+def event_types(repo: Path) -> frozenset[str]:
+    module = ast.parse((repo / "extract/landing/schema.py").read_text(encoding="utf-8"))
+    for node in ast.walk(module):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "CONNECTION_EVENT_TYPES"
+            and node.value is not None
+        ):
+            return frozenset(ast.literal_eval(node.value))
+    raise AssertionError("CONNECTION_EVENT_TYPES not found in extract/landing/schema.py")
+
+
+def argparse_options(repo: Path) -> frozenset[str]:
+    options: set[str] = set()
+    for package in OPTION_SOURCES:
+        for path in (repo / package).rglob("*.py"):
+            module = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(module):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "add_argument"
+                ):
+                    options.update(
+                        arg.value
+                        for arg in node.args
+                        if isinstance(arg, ast.Constant)
+                        and isinstance(arg.value, str)
+                        and arg.value.startswith("--")
+                    )
+    return frozenset(options)
+
+
+@cache
+def dbt_cli_options() -> frozenset[str]:
+    """Every option of every dbt sub-command (dbt is imported only when a diagram needs it)."""
+    import click
+    from dbt.cli.main import cli
+
+    options: set[str] = set()
+    commands: list[click.Command] = [cli]
+    while commands:
+        command = commands.pop()
+        if isinstance(command, click.Group):
+            commands.extend(command.commands.values())
+        for param in command.params:
+            options.update(
+                opt for opt in (*param.opts, *param.secondary_opts) if opt.startswith("--")
+            )
+    return frozenset(options)
+
+
+def dbt_yaml_documents(repo: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted((repo / "dbt_project" / "models").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict):
+            yield document
+
+
+def dbt_sources_and_columns(
+    repo: Path,
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    sources: dict[str, set[str]] = {}
+    columns: dict[str, set[str]] = {}
+    for document in dbt_yaml_documents(repo):
+        for source in document.get("sources") or []:
+            tables = sources.setdefault(source["name"], set())
+            for table in source.get("tables") or []:
+                tables.add(table["name"])
+                columns.setdefault(table["name"], set()).update(
+                    column["name"] for column in table.get("columns") or []
+                )
+        for model in document.get("models") or []:
+            columns.setdefault(model["name"], set()).update(
+                column["name"] for column in model.get("columns") or []
+            )
+    return (
+        {name: frozenset(tables) for name, tables in sources.items()},
+        {name: frozenset(cols) for name, cols in columns.items() if cols},
+    )
+
+
+def load_vocabulary(repo: Path = REPO) -> Vocabulary:
+    dbt = repo / "dbt_project"
+    models = {path.stem for path in (dbt / "models").rglob("*.sql")}
+    models |= {path.stem for path in (dbt / "seeds").rglob("*.csv")}
+    models |= {path.stem for path in (dbt / "snapshots").rglob("*.sql")}
+    schemas = {path.name for path in (dbt / "models").iterdir() if path.is_dir()}
+    sources, columns = dbt_sources_and_columns(repo)
+    identifiers: set[str] = set()
+    for path in code_files(repo):
+        if path.is_file():
+            identifiers.update(ANY_IDENTIFIER.findall(path.read_text(encoding="utf-8")))
+            identifiers.add(path.stem)
+    return Vocabulary(
+        models=frozenset(models),
+        dbt_schemas=frozenset(schemas),
+        sources=sources,
+        landing_tables=landing_tables(repo),
+        model_columns=columns,
+        event_types=event_types(repo),
+        cli_options=argparse_options(repo),
+        code_identifiers=frozenset(identifiers),
+    )
+
+
+def module_file(repo: Path, dotted: str) -> Path | None:
+    base = repo.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return base if base.is_dir() else None
+
+
+def defines(module: Path, name: str) -> bool:
+    if module.is_dir():
+        return (module / f"{name}.py").is_file() or (module / name).is_dir()
+    pattern = rf"^\s*(?:(?:async\s+)?def|class)\s+{name}\b|^\s*{name}\s*[:=]"
+    return re.search(pattern, module.read_text(encoding="utf-8"), re.M) is not None
+
+
+def python_reference_exists(repo: Path, dotted: str) -> bool:
+    """`pkg.module` or `pkg.module.name` where name is defined in pkg/module.py."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        module = module_file(repo, ".".join(parts[:split]))
+        if module is not None:
+            rest = parts[split:]
+            return not rest or (len(rest) == 1 and defines(module, rest[0]))
+    return False
+
+
+def repo_path_exists(repo: Path, text: str) -> bool:
+    """A repo path, where `<placeholder>` and `*` segments match anything."""
+    pattern = re.sub(r"<[^>]*>", "*", text.rstrip("/.,:;"))
+    if "{" in pattern:
+        pattern = pattern.split("{", 1)[0].rsplit("/", 1)[0]
+    return next(iter(repo.glob(pattern)), None) is not None if pattern else False
+
+
+class DiagramChecker:
+    def __init__(self, vocabulary: Vocabulary, repo: Path = REPO) -> None:
+        self.vocabulary = vocabulary
+        self.repo = repo
+
+    def check(self, name: str, text: str) -> list[Finding]:
+        findings: list[Finding] = []
+        is_er = False
+        er_entity: str | None = None
+        for number, raw_line in enumerate(text.splitlines(), start=1):
+            line = raw_line.split("%%", 1)[0]
+            if not line.strip() or STYLING_LINE.match(line):
+                continue
+            if line.strip().startswith("erDiagram"):
+                is_er = True
+                continue
+            problems: list[tuple[str, str]] = []
+            if is_er:
+                er_entity = self._check_er_line(line, er_entity, problems)
+            line = self._check_paths(line, problems)
+            line = self._check_modules(line, problems)
+            self._check_names(line, problems)
+            findings.extend(Finding(name, number, kind, item) for kind, item in problems)
+        return findings
+
+    def _check_er_line(
+        self, line: str, entity: str | None, problems: list[tuple[str, str]]
+    ) -> str | None:
+        vocabulary = self.vocabulary
+        if block := ER_ENTITY_BLOCK.match(line):
+            entity = block.group(1)
+            if not vocabulary.is_table(entity):
+                problems.append(("ER entity (table or model)", entity))
+            return entity
+        if line.strip() == "}":
+            return None
+        if relation := ER_RELATION.match(line):
+            problems.extend(
+                ("ER entity (table or model)", side)
+                for side in relation.groups()
+                if not vocabulary.is_table(side)
+            )
+            return entity
+        if entity is not None and (attribute := ER_ATTRIBUTE.match(line)):
+            columns = vocabulary.table_columns(entity)
+            if columns and attribute.group(2) not in columns:
+                problems.append((f"column of {entity}", attribute.group(2)))
+        return entity
+
+    def _check_paths(self, line: str, problems: list[tuple[str, str]]) -> str:
+        for match in REPO_PATH.finditer(line):
+            if not repo_path_exists(self.repo, match.group(1)):
+                problems.append(("repository path", match.group(1)))
+        return ANY_PATH.sub(" ", line)
+
+    def _check_modules(self, line: str, problems: list[tuple[str, str]]) -> str:
+        for match in DOTTED_MODULE.finditer(line):
+            if not python_reference_exists(self.repo, match.group(0)):
+                problems.append(("Python module or name", match.group(0)))
+        return DOTTED_MODULE.sub(" ", line)
+
+    def _check_names(self, line: str, problems: list[tuple[str, str]]) -> None:
+        vocabulary = self.vocabulary
+        for option in CLI_OPTION.findall(line):
+            if option not in vocabulary.cli_options and option not in dbt_cli_options():
+                problems.append(("CLI option", option))
+        for group in EVENT_TYPES.findall(line):
+            problems.extend(
+                ("connection event type", event)
+                for event in re.split(r"\s*[|,]\s*", group)
+                if event not in vocabulary.event_types
+            )
+        for cylinder in CYLINDER.findall(line):
+            words = ANY_IDENTIFIER.findall(cylinder)
+            is_file = any(cylinder.endswith(f".{suffix}") for suffix in FILE_SUFFIXES)
+            if words and not is_file and "." not in cylinder and not vocabulary.is_table(words[0]):
+                problems.append(("table", words[0]))
+        for namespace, table in QUALIFIED_NAME.findall(line):
+            if namespace == "landing":
+                known = table in vocabulary.landing_tables
+            elif namespace in vocabulary.sources:
+                known = table in vocabulary.sources[namespace]
+            elif namespace in vocabulary.dbt_schemas:
+                known = table in vocabulary.models
+            else:
+                continue
+            if not known:
+                problems.append((f"table in {namespace}", table))
+        for model in MODEL_NAME.findall(line):
+            if model not in vocabulary.models:
+                problems.append(("dbt model", model))
+        for identifier in IDENTIFIER_WITH_UNDERSCORE.findall(line):
+            if identifier not in vocabulary.code_identifiers and not MODEL_NAME.fullmatch(
+                identifier
+            ):
+                problems.append(("identifier", identifier))
