@@ -1,0 +1,404 @@
+"""Capture every ticker update ccxt.pro parses, stamped with its frame's arrival time.
+
+ccxt's ``watch_*`` loop hands back only the latest ticker, so under a burst most updates never
+reach the caller. The capture therefore works inside ccxt, on one exchange instance:
+
+- the instance's class is swapped for a subclass whose ``client(url)`` wraps each new websocket
+  client's ``handle_message`` (the first Python code a received frame reaches, before JSON
+  decoding) to stamp the arrival time, count bytes and contain exceptions from bad frames;
+- the adapter's ticker handlers are overridden: while one runs, every ticker it stores into the
+  exchange's ticker cache is turned into a :class:`Tick`, so each parsed update lands once;
+- ``on_connected`` / ``on_error`` / ``on_close`` are overridden to record the connection's
+  lifecycle, one connection event per connection (ccxt fires two close callbacks for a close
+  frame; the second is counted and dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
+from extract.collector.logs import log_event
+from extract.collector.records import ConnectionEvent, Tick
+from extract.collector.writer import make_event
+from extract.timeutil import epoch_us_now
+
+MALFORMED_EVENT_INTERVAL_US = 10_000_000
+_SAMPLE_CHARS = 200
+
+
+class TickSink(Protocol):
+    def tick(self, tick: Tick) -> None: ...
+
+    def event(self, event: ConnectionEvent) -> None: ...
+
+
+@dataclass
+class Connection:
+    """One websocket connection (one ccxt ``Client`` object) and what happened on it."""
+
+    connection_id: str
+    url: str
+    client: Any
+    opened_us: int
+    connected_us: int | None = None
+    closed: bool = False
+    frames: int = 0
+    bytes: int = 0
+    ticks: int = 0
+    last_tick_us: int | None = None
+    closed_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class CaptureStats:
+    frames: int = 0
+    bytes: int = 0
+    ticks: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    duplicate_close_callbacks: int = 0
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _RecordingTickers(dict[str, Any]):
+    """ccxt's ticker cache; stores made while a hooked ticker handler runs are captured."""
+
+    recorder: Callable[[str, Any], None] | None = None
+
+    def __setitem__(self, symbol: str, ticker: Any) -> None:
+        super().__setitem__(symbol, ticker)
+        if self.recorder is not None:
+            self.recorder(symbol, ticker)
+
+
+class ExchangeCapture:
+    """The capture state of one exchange instance: connections, counters, the tick sink."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        adapter: ExchangeAdapter,
+        sink: TickSink,
+        *,
+        store_raw_json: bool = True,
+        market_types: Mapping[str, str] | None = None,
+    ) -> None:
+        self.exchange_id = exchange_id
+        self.adapter = adapter
+        self.sink = sink
+        self.store_raw_json = store_raw_json
+        self.market_types: Mapping[str, str] = market_types or {}
+        self.stats = CaptureStats()
+        self.connections: list[Connection] = []
+        self.last_disconnect_us: int | None = None
+        self.last_tick_us: int | None = None
+        self.last_tick_by_symbol: dict[str, int] = {}
+        self._arrival_us = 0
+        self._frame_connection: Connection | None = None
+        self._frame: Any = None
+        self._last_info: dict[str, Any] = {}
+        self._last_exchange_ts: dict[str, int] = {}
+        self._malformed_since_event = 0
+        self._last_malformed_event_us = 0
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def emit(
+        self,
+        event_type: str,
+        connection: Connection | None = None,
+        *,
+        symbol: str | None = None,
+        level: int = logging.INFO,
+        **details: Any,
+    ) -> None:
+        connection_id = connection.connection_id if connection is not None else None
+        self.sink.event(
+            make_event(
+                event_type,
+                exchange_id=self.exchange_id,
+                symbol=symbol,
+                connection_id=connection_id,
+                **details,
+            )
+        )
+        log_event(
+            level,
+            event_type,
+            exchange=self.exchange_id,
+            symbol=symbol,
+            connection=connection_id,
+            **details,
+        )
+
+    # -- connection lifecycle -------------------------------------------------------------------
+
+    def attach(self, client: Any) -> Connection:
+        """Wrap a new ccxt websocket client: stamp arrival, count bytes, contain bad frames."""
+        connection = Connection(uuid.uuid4().hex, str(client.url), client, epoch_us_now())
+        self.connections = [c for c in self.connections if not c.closed] + [connection]
+        client.dwh_connection = connection
+        original = client.handle_message
+
+        def stamped_handle_message(message: Any) -> None:
+            arrival_us = epoch_us_now()
+            data = getattr(message, "data", None)
+            connection.frames += 1
+            self.stats.frames += 1
+            if isinstance(data, str | bytes):
+                connection.bytes += len(data)
+                self.stats.bytes += len(data)
+            self._arrival_us = arrival_us
+            self._frame_connection = connection
+            try:
+                original(message)
+            except Exception as error:
+                self.malformed(connection, error, data)
+
+        client.handle_message = stamped_handle_message
+        self.emit("connecting", connection, url=connection.url)
+        return connection
+
+    def connected(self, client: Any) -> None:
+        connection: Connection | None = getattr(client, "dwh_connection", None)
+        if connection is None or connection.connected_us is not None:
+            return
+        now = epoch_us_now()
+        connection.connected_us = now
+        self.stats.connects += 1
+        self.emit("connected", connection, connect_s=round((now - connection.opened_us) / 1e6, 3))
+        if self.last_disconnect_us is not None:
+            self.emit(
+                "reconnected",
+                connection,
+                time_to_reconnect_s=round((now - self.last_disconnect_us) / 1e6, 3),
+            )
+            self.last_disconnect_us = None
+
+    def disconnected(
+        self,
+        client: Any,
+        reason: str,
+        *,
+        close_code: int | None = None,
+        initiated_by: str = "server",
+        record: bool = True,
+    ) -> None:
+        """The connection ended; only the first report per connection counts."""
+        connection: Connection | None = getattr(client, "dwh_connection", None)
+        if connection is None:
+            return
+        if connection.closed:
+            self.stats.duplicate_close_callbacks += 1
+            return
+        connection.closed = True
+        connection.closed_event.set()
+        if connection.connected_us is None:
+            return  # a failed dial is not a disconnect; the session records its reason
+        now = epoch_us_now()
+        self.last_disconnect_us = now
+        if not record:
+            return
+        self.stats.disconnects += 1
+        self.emit(
+            "disconnect",
+            connection,
+            level=logging.WARNING,
+            reason=reason,
+            close_code=close_code,
+            initiated_by=initiated_by,
+            uptime_s=round((now - connection.connected_us) / 1e6, 3),
+            ticks=connection.ticks,
+        )
+
+    def poll_closed(self) -> bool:
+        """Notice sockets that died without a callback (e.g. a reset read); True if any is down."""
+        down = False
+        for connection in self.connections:
+            if not connection.closed and connection.connected_us is not None:
+                if connection.client.closed():
+                    self.disconnected(connection.client, "socket closed", close_code=1006)
+            down = down or connection.closed
+        return down
+
+    def open_connections(self) -> list[Connection]:
+        return [c for c in self.connections if not c.closed and c.connected_us is not None]
+
+    # -- frames and ticks -----------------------------------------------------------------------
+
+    def malformed(self, connection: Connection | None, error: Exception, data: Any) -> None:
+        self.stats.malformed += 1
+        self._malformed_since_event += 1
+        now = epoch_us_now()
+        if now - self._last_malformed_event_us < MALFORMED_EVENT_INTERVAL_US:
+            return
+        sample = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
+        self.emit(
+            "malformed_message",
+            connection,
+            level=logging.WARNING,
+            error=f"{type(error).__name__}: {error}"[:_SAMPLE_CHARS],
+            count=self._malformed_since_event,
+            total=self.stats.malformed,
+            sample=sample[:_SAMPLE_CHARS],
+        )
+        self._malformed_since_event = 0
+        self._last_malformed_event_us = now
+
+    def begin_ticker_frame(self, exchange: Any, frame: Any) -> None:
+        tickers = exchange.tickers
+        if not isinstance(tickers, _RecordingTickers):
+            tickers = _RecordingTickers(tickers or {})
+            exchange.tickers = tickers
+        tickers.recorder = self.record_ws_ticker
+        self._frame = frame
+
+    def end_ticker_frame(self, exchange: Any) -> None:
+        tickers = exchange.tickers
+        if isinstance(tickers, _RecordingTickers):
+            tickers.recorder = None
+        self._frame = None
+
+    def record_ws_ticker(self, symbol: str, ticker: Any) -> None:
+        connection = self._frame_connection
+        self._record(symbol, ticker, self._arrival_us, "ws", connection)
+        if connection is not None:
+            connection.ticks += 1
+            connection.last_tick_us = self._arrival_us
+            if connection.ticks == 1:
+                self.emit(
+                    "subscribed",
+                    connection,
+                    first_symbol=symbol,
+                    first_tick_s=round((self._arrival_us - connection.opened_us) / 1e6, 3),
+                )
+
+    def record_rest_ticker(self, symbol: str, ticker: Any, received_us: int) -> None:
+        self._record(symbol, ticker, received_us, "rest", None)
+
+    def _record(
+        self, symbol: str, ticker: Any, arrival_us: int, source: str, connection: Connection | None
+    ) -> None:
+        if not isinstance(ticker, Mapping):
+            return
+        info = ticker.get("info")
+        if info is not None and self._last_info.get(symbol) == info:
+            self.stats.duplicates += 1
+        self._last_info[symbol] = info
+        exchange_ts = exchange_time_ms(self.adapter, ticker, self._frame)
+        if exchange_ts is not None:
+            previous = self._last_exchange_ts.get(symbol)
+            if previous is not None and exchange_ts < previous:
+                self.stats.out_of_order += 1
+            else:
+                self._last_exchange_ts[symbol] = exchange_ts
+        last = _number(ticker.get("last"))
+        raw_json = None
+        if self.store_raw_json:
+            raw_json = json.dumps(info, separators=(",", ":"), default=str)
+        self.sink.tick(
+            Tick(
+                ingestion_ts_us=arrival_us,
+                exchange_id=self.exchange_id,
+                symbol=symbol,
+                market_type=self.market_types.get(symbol),
+                price=last if last is not None else _number(ticker.get("close")),
+                bid=_number(ticker.get("bid")),
+                ask=_number(ticker.get("ask")),
+                last=last,
+                open=_number(ticker.get("open")),
+                high=_number(ticker.get("high")),
+                low=_number(ticker.get("low")),
+                base_volume=_number(ticker.get("baseVolume")),
+                quote_volume=_number(ticker.get("quoteVolume")),
+                exchange_ts_ms=exchange_ts,
+                exchange_ts_source="exchange" if exchange_ts is not None else "missing",
+                raw_json=raw_json,
+                source=source,
+                connection_id=connection.connection_id if connection is not None else None,
+            )
+        )
+        self.stats.ticks += 1
+        self.last_tick_us = arrival_us
+        self.last_tick_by_symbol[symbol] = arrival_us
+
+
+# -- the capturing subclass ---------------------------------------------------------------------
+
+_CLASS_CACHE: dict[tuple[type, tuple[str, ...]], type] = {}
+
+
+def _hooked_handler(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handler(self: Any, client: Any, message: Any) -> Any:
+        capture: ExchangeCapture = self.dwh_capture
+        capture.begin_ticker_frame(self, message)
+        try:
+            return original(self, client, message)
+        finally:
+            capture.end_ticker_frame(self)
+
+    handler.__name__ = original.__name__
+    return handler
+
+
+def capturing_class(base: type[Any], ticker_handlers: tuple[str, ...]) -> type:
+    """A subclass of a ccxt.pro exchange class with the capture hooks (cached per base)."""
+    key = (base, ticker_handlers)
+    if key in _CLASS_CACHE:
+        return _CLASS_CACHE[key]
+
+    def client(self: Any, url: str) -> Any:
+        ws_client = base.client(self, url)
+        if getattr(ws_client, "dwh_connection", None) is None:
+            self.dwh_capture.attach(ws_client)
+        return ws_client
+
+    def on_connected(self: Any, client: Any, message: Any = None) -> None:
+        base.on_connected(self, client, message)
+        self.dwh_capture.connected(client)
+
+    def on_error(self: Any, client: Any, error: Any) -> None:
+        self.dwh_capture.disconnected(client, f"error: {error}", close_code=None)
+        base.on_error(self, client, error)
+
+    def on_close(self: Any, client: Any, error: Any) -> None:
+        code = error if isinstance(error, int) else None
+        reason = f"error: {client.error}" if client.error else "closed by server"
+        self.dwh_capture.disconnected(client, reason, close_code=code)
+        base.on_close(self, client, error)
+
+    attributes: dict[str, Any] = {
+        "client": client,
+        "on_connected": on_connected,
+        "on_error": on_error,
+        "on_close": on_close,
+    }
+    for name in ticker_handlers:
+        attributes[name] = _hooked_handler(getattr(base, name))
+    subclass = type(f"Capturing{base.__name__}", (base,), attributes)
+    _CLASS_CACHE[key] = subclass
+    return subclass
+
+
+def install_capture(exchange: Any, capture: ExchangeCapture) -> None:
+    """Turn a ccxt.pro exchange instance into a capturing one (same state, hooked class)."""
+    exchange.__class__ = capturing_class(type(exchange), capture.adapter.ticker_handlers)
+    exchange.dwh_capture = capture

@@ -1,0 +1,139 @@
+"""Between capture and disk: hold ticks and events in memory, commit them in batches.
+
+Capture hands over each tick synchronously (inside ccxt's frame handling); a flush loop commits
+every ``flush_interval_s`` or as soon as ``batch_size`` ticks wait. A failed commit (disk full,
+capped database, I/O error) keeps the batch, logs one clear error line per retry window and
+retries with backoff; nothing already committed is touched. Only when ``queue_size`` ticks are
+waiting are new ones dropped, and every dropped tick is counted and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from extract.collector.logs import log_event
+from extract.collector.records import ConnectionEvent, Tick
+from extract.collector.writer import LandingWriteError, LandingWriter
+
+MAX_RETRY_DELAY_S = 5.0
+DROP_LOG_INTERVAL = 10_000
+
+
+@dataclass
+class PipelineStats:
+    ticks_landed: int = 0
+    events_landed: int = 0
+    ticks_dropped: int = 0
+    events_dropped: int = 0
+    write_failures: int = 0
+
+
+class LandingPipeline:
+    def __init__(
+        self, writer: LandingWriter, *, batch_size: int, flush_interval_s: float, queue_size: int
+    ) -> None:
+        self.writer = writer
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.queue_size = queue_size
+        self.stats = PipelineStats()
+        self._ticks: list[Tick] = []
+        self._events: list[ConnectionEvent] = []
+        self._wake = asyncio.Event()
+        self._failing_since_retry = 0
+
+    # -- the sink capture writes into -----------------------------------------------------------
+
+    def tick(self, tick: Tick) -> None:
+        if len(self._ticks) >= self.queue_size:
+            self.stats.ticks_dropped += 1
+            if self.stats.ticks_dropped % DROP_LOG_INTERVAL == 1:
+                log_event(
+                    logging.ERROR,
+                    "ticks_dropped",
+                    exchange=tick.exchange_id,
+                    symbol=tick.symbol,
+                    dropped_total=self.stats.ticks_dropped,
+                    queue_size=self.queue_size,
+                )
+            return
+        self._ticks.append(tick)
+        if len(self._ticks) >= self.batch_size:
+            self._wake.set()
+
+    def event(self, event: ConnectionEvent) -> None:
+        if len(self._events) >= self.queue_size:
+            self.stats.events_dropped += 1
+            return
+        self._events.append(event)
+
+    @property
+    def depth(self) -> int:
+        return len(self._ticks) + len(self._events)
+
+    # -- committing -----------------------------------------------------------------------------
+
+    def flush(self) -> bool:
+        """Commit everything waiting, batch by batch; False if a commit failed (batch kept)."""
+        while self._ticks or self._events:
+            ticks = self._ticks[: self.batch_size]
+            events = self._events[: self.batch_size]
+            try:
+                self.writer.write(ticks, events)
+            except LandingWriteError as error:
+                self.stats.write_failures += 1
+                if self._failing_since_retry == 0:
+                    log_event(
+                        logging.ERROR,
+                        "landing_write_failed",
+                        exchange=None,
+                        db=str(self.writer.path),
+                        error=str(error),
+                        waiting_ticks=len(self._ticks),
+                        waiting_events=len(self._events),
+                        action="keeping the batch in memory and retrying",
+                    )
+                self._failing_since_retry += 1
+                return False
+            del self._ticks[: len(ticks)]
+            del self._events[: len(events)]
+            self.stats.ticks_landed += len(ticks)
+            self.stats.events_landed += len(events)
+            if self._failing_since_retry:
+                log_event(
+                    logging.WARNING,
+                    "landing_write_recovered",
+                    exchange=None,
+                    db=str(self.writer.path),
+                    failed_attempts=self._failing_since_retry,
+                )
+                self._failing_since_retry = 0
+        return True
+
+    async def run(self) -> None:
+        """Flush until cancelled; the owner calls :meth:`flush` once more after cancelling."""
+        delay = self.flush_interval_s
+        while True:
+            if self._failing_since_retry:
+                await asyncio.sleep(delay)  # while failing, a full batch does not hurry a retry
+            else:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+            self._wake.clear()
+            if self.flush():
+                delay = self.flush_interval_s
+            else:
+                delay = min(delay * 2, MAX_RETRY_DELAY_S)
+                if self._failing_since_retry and self._failing_since_retry % 10 == 0:
+                    log_event(
+                        logging.ERROR,
+                        "landing_write_still_failing",
+                        exchange=None,
+                        db=str(self.writer.path),
+                        failed_attempts=self._failing_since_retry,
+                        waiting_ticks=len(self._ticks),
+                    )

@@ -1,0 +1,177 @@
+"""Run one process per worker assignment and keep it running.
+
+Policy (:class:`RestartPolicy`): a worker that exits with an error (or is killed) is restarted
+after ``min(restart_base_s * 2^n, restart_max_s)`` where ``n`` counts its consecutive failures;
+a worker that ran for ``stable_window_s`` before failing starts again from ``n = 0``; after
+``retry_budget`` consecutive failures it is marked failed and left down. A worker that exits 0 on
+its own has finished (e.g. every exchange excluded). Every state change is a connection event in
+that worker's landing database: worker_start, worker_restart, worker_stop,
+worker_failed_permanently. On stop, every worker gets SIGTERM and ``drain_timeout_s`` to flush
+before SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extract.collector.config import CollectorConfig
+from extract.collector.logs import log_event
+from extract.collector.planning import WorkerAssignment
+from extract.collector.writer import append_events, make_event
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    base_s: float
+    max_s: float
+    stable_window_s: float
+    retry_budget: int
+
+    def delay_s(self, consecutive_failures: int) -> float:
+        """Delay before restart number ``consecutive_failures`` (1-based)."""
+        exponent = max(0, consecutive_failures - 1)
+        return float(min(self.base_s * 2.0 ** min(exponent, 62), self.max_s))
+
+    def failures_after_exit(self, previous_failures: int, ran_for_s: float) -> int:
+        return 1 if ran_for_s >= self.stable_window_s else previous_failures + 1
+
+    def gives_up(self, consecutive_failures: int) -> bool:
+        return consecutive_failures > self.retry_budget
+
+
+@dataclass(frozen=True)
+class WorkerOutcome:
+    worker_id: int
+    state: str  # stopped | finished | failed
+    starts: int
+    last_exit_code: int | None
+
+
+def worker_command(assignment: WorkerAssignment, config: CollectorConfig) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "extract.collector.worker",
+        "--worker-id",
+        str(assignment.worker_id),
+        "--exchanges",
+        ",".join(assignment.exchanges),
+        "--config-json",
+        config.to_json(),
+    ]
+
+
+class WorkerSupervisor:
+    def __init__(self, assignment: WorkerAssignment, config: CollectorConfig) -> None:
+        self.assignment = assignment
+        self.config = config
+        self.policy = RestartPolicy(
+            config.restart_base_s, config.restart_max_s, config.stable_window_s, config.retry_budget
+        )
+        self.db_path = Path(assignment.db_path)
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    def _record(self, event_type: str, level: int = logging.INFO, **details: Any) -> None:
+        worker_id = self.assignment.worker_id
+        log_event(level, event_type, exchange=None, worker=worker_id, **details)
+        try:
+            append_events(self.db_path, [make_event(event_type, **details)], worker_id)
+        except Exception as error:
+            log_event(
+                logging.ERROR,
+                "event_write_failed",
+                exchange=None,
+                worker=worker_id,
+                event_type=event_type,
+                error=f"{type(error).__name__}: {error}",
+            )
+
+    async def run(self, stop: asyncio.Event) -> WorkerOutcome:
+        failures = 0
+        exit_code: int | None = None
+        while True:
+            self.process = await asyncio.create_subprocess_exec(
+                *worker_command(self.assignment, self.config)
+            )
+            self.starts += 1
+            started = time.monotonic()
+            self._record(
+                "worker_start",
+                pid=self.process.pid,
+                attempt=self.starts,
+                exchanges=list(self.assignment.exchanges),
+            )
+            exit_code = await self._wait_or_stop(stop)
+            ran_for_s = round(time.monotonic() - started, 3)
+            if stop.is_set():
+                self._record(
+                    "worker_stop", exit_code=exit_code, ran_for_s=ran_for_s, reason="stop requested"
+                )
+                return WorkerOutcome(self.assignment.worker_id, "stopped", self.starts, exit_code)
+            if exit_code == 0:
+                self._record("worker_stop", exit_code=0, ran_for_s=ran_for_s, reason="finished")
+                return WorkerOutcome(self.assignment.worker_id, "finished", self.starts, 0)
+            failures = self.policy.failures_after_exit(failures, ran_for_s)
+            if self.policy.gives_up(failures):
+                self._record(
+                    "worker_failed_permanently",
+                    level=logging.ERROR,
+                    exit_code=exit_code,
+                    consecutive_failures=failures,
+                    retry_budget=self.policy.retry_budget,
+                )
+                return WorkerOutcome(self.assignment.worker_id, "failed", self.starts, exit_code)
+            delay = self.policy.delay_s(failures)
+            self._record(
+                "worker_restart",
+                level=logging.WARNING,
+                exit_code=exit_code,
+                ran_for_s=ran_for_s,
+                delay_s=delay,
+                consecutive_failures=failures,
+            )
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                continue
+            self._record("worker_stop", exit_code=exit_code, reason="stop requested while down")
+            return WorkerOutcome(self.assignment.worker_id, "stopped", self.starts, exit_code)
+
+    async def _wait_or_stop(self, stop: asyncio.Event) -> int:
+        process = self.process
+        assert process is not None
+        exited = asyncio.create_task(process.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not exited.done():
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(exited), timeout=self.config.drain_timeout_s)
+            except TimeoutError:
+                log_event(
+                    logging.ERROR,
+                    "worker_kill",
+                    exchange=None,
+                    worker=self.assignment.worker_id,
+                    reason="drain timeout",
+                )
+                process.kill()
+                await exited
+        return exited.result()
+
+
+async def supervise(
+    assignments: Sequence[WorkerAssignment], config: CollectorConfig, stop: asyncio.Event
+) -> list[WorkerOutcome]:
+    supervisors = [WorkerSupervisor(assignment, config) for assignment in assignments]
+    return list(await asyncio.gather(*(supervisor.run(stop) for supervisor in supervisors)))

@@ -1,0 +1,217 @@
+"""A worker process: collect a set of exchanges into this worker's landing database.
+
+Started by the supervisor as ``python -m extract.collector.worker --worker-id N --exchanges a,b
+--config-json '{...}'``. On SIGTERM/SIGINT it stops taking work (sessions close their sockets),
+commits every tick it received, logs its counts and exits 0. A worker whose landing database
+cannot be opened exits with :data:`EXIT_LANDING_UNAVAILABLE`; an unexpected error in a session
+exits 1 after flushing, so the supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sqlite3
+import sys
+from collections.abc import Sequence
+
+from extract.collector.config import CollectorConfig, ConfigError
+from extract.collector.logs import configure, log_event
+from extract.collector.pipeline import LandingPipeline
+from extract.collector.session import ExchangeSession
+from extract.collector.writer import LandingWriter
+from extract.timeutil import epoch_us_now
+
+EXIT_LANDING_UNAVAILABLE = 3
+FINAL_FLUSH_ATTEMPTS = 5
+
+
+async def _start_later(session: ExchangeSession, delay_s: float) -> None:
+    if delay_s:
+        try:
+            await asyncio.wait_for(session.stop.wait(), timeout=delay_s)
+            return
+        except TimeoutError:
+            pass
+    await session.run()
+
+
+def _status_fields(
+    sessions: Sequence[ExchangeSession], pipeline: LandingPipeline
+) -> dict[str, int]:
+    stats = [session.capture.stats for session in sessions]
+    return {
+        "ticks_captured": sum(s.ticks for s in stats),
+        "ticks_landed": pipeline.stats.ticks_landed,
+        "connections_up": sum(session.connections_up() for session in sessions),
+        "reconnects": sum(session.reconnects for session in sessions),
+        "queue_depth": pipeline.depth,
+        "malformed": sum(s.malformed for s in stats),
+        "duplicates": sum(s.duplicates for s in stats),
+        "out_of_order": sum(s.out_of_order for s in stats),
+        "dropped": pipeline.stats.ticks_dropped,
+        "write_failures": pipeline.stats.write_failures,
+    }
+
+
+async def _report_status(
+    worker_id: int, sessions: Sequence[ExchangeSession], pipeline: LandingPipeline, every_s: float
+) -> None:
+    previous = 0
+    previous_us = epoch_us_now()
+    while True:
+        await asyncio.sleep(every_s)
+        fields = _status_fields(sessions, pipeline)
+        now = epoch_us_now()
+        rate = (fields["ticks_captured"] - previous) / max((now - previous_us) / 1e6, 1e-6)
+        previous, previous_us = fields["ticks_captured"], now
+        log_event(
+            logging.INFO,
+            "worker_status",
+            exchange=None,
+            worker=worker_id,
+            ticks_per_s=round(rate, 1),
+            **fields,
+        )
+
+
+async def run_worker(worker_id: int, exchanges: Sequence[str], config: CollectorConfig) -> int:
+    db_path = config.worker_db_path(worker_id)
+    try:
+        writer = LandingWriter(db_path, worker_id, max_bytes=int(config.landing_max_mb * 2**20))
+    except (sqlite3.Error, OSError) as error:
+        log_event(
+            logging.ERROR,
+            "landing_open_failed",
+            exchange=None,
+            worker=worker_id,
+            db=str(db_path),
+            error=f"{type(error).__name__}: {error}",
+        )
+        return EXIT_LANDING_UNAVAILABLE
+    pipeline = LandingPipeline(
+        writer,
+        batch_size=config.batch_size,
+        flush_interval_s=config.flush_interval_s,
+        queue_size=config.queue_size,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    sessions = [
+        ExchangeSession(
+            exchange_id,
+            config,
+            pipeline,
+            stop,
+            resume_since_us=writer.last_live_tick_us(exchange_id) if config.backfill else None,
+        )
+        for exchange_id in exchanges
+    ]
+    log_event(
+        logging.INFO,
+        "worker_started",
+        exchange=None,
+        worker=worker_id,
+        exchanges=",".join(exchanges),
+        db=str(db_path),
+    )
+    flusher = asyncio.create_task(pipeline.run())
+    status = asyncio.create_task(
+        _report_status(worker_id, sessions, pipeline, config.status_interval_s)
+    )
+    session_tasks = [
+        asyncio.create_task(_start_later(session, index * config.exchange_start_delay_s))
+        for index, session in enumerate(sessions)
+    ]
+    crashed = await _wait_for_stop_or_crash(worker_id, session_tasks, stop)
+    stop.set()
+    await _drain(worker_id, session_tasks, pipeline, config.drain_timeout_s)
+    for task in (flusher, status):
+        task.cancel()
+    await asyncio.gather(flusher, status, return_exceptions=True)
+    flushed = _final_flush(pipeline)
+    log_event(
+        logging.INFO,
+        "worker_exit",
+        exchange=None,
+        worker=worker_id,
+        **_status_fields(sessions, pipeline),
+        backfilled=sum(session.backfilled_rows for session in sessions),
+    )
+    writer.close()
+    return 1 if crashed or not flushed else 0
+
+
+async def _wait_for_stop_or_crash(
+    worker_id: int, session_tasks: Sequence[asyncio.Task[None]], stop: asyncio.Event
+) -> bool:
+    """Wait for a stop request, or until every session ended; True if a session crashed."""
+    stop_waiter = asyncio.create_task(stop.wait())
+    running = set(session_tasks)
+    try:
+        while running and not stop.is_set():
+            await asyncio.wait({*running, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+            for task in [task for task in running if task.done()]:
+                running.discard(task)
+                failure = task.exception()
+                if failure is not None:
+                    log_event(
+                        logging.ERROR,
+                        "session_crashed",
+                        exchange=None,
+                        worker=worker_id,
+                        error=f"{type(failure).__name__}: {failure}",
+                    )
+                    return True
+        return False
+    finally:
+        stop_waiter.cancel()
+
+
+async def _drain(
+    worker_id: int,
+    session_tasks: Sequence[asyncio.Task[None]],
+    pipeline: LandingPipeline,
+    timeout_s: float,
+) -> None:
+    """Let sessions close their sockets (bounded), then cancel what is left."""
+    log_event(
+        logging.INFO, "worker_draining", exchange=None, worker=worker_id, queue_depth=pipeline.depth
+    )
+    _, pending = await asyncio.wait(session_tasks, timeout=timeout_s)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=5.0)
+
+
+def _final_flush(pipeline: LandingPipeline) -> bool:
+    for _ in range(FINAL_FLUSH_ATTEMPTS):
+        if pipeline.flush():
+            return True
+    log_event(logging.ERROR, "ticks_lost_at_exit", exchange=None, queue_depth=pipeline.depth)
+    return False
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m extract.collector.worker")
+    parser.add_argument("--worker-id", type=int, required=True)
+    parser.add_argument("--exchanges", required=True)
+    parser.add_argument("--config-json", required=True)
+    args = parser.parse_args(list(argv))
+    try:
+        config = CollectorConfig.from_json(args.config_json)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    configure(config.log_level, config.log_file)
+    exchanges = [name for name in args.exchanges.split(",") if name]
+    return asyncio.run(run_worker(args.worker_id, exchanges, config))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

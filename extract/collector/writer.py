@@ -1,0 +1,188 @@
+"""The landing writer: one SQLite database per worker, WAL mode, batched commits.
+
+The schema is :data:`extract.landing.schema.LANDING_DDL`, as is. A database of the original system
+(without our extended columns) is upgraded in place by adding the missing columns, so a worker can
+keep appending to it. A commit either lands the whole batch or nothing; callers keep a failed
+batch and retry it, so a full disk never loses what was already committed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from extract.collector.records import ConnectionEvent, Tick
+from extract.landing.schema import (
+    EXTENDED_CONNECTION_EVENT_COLUMNS,
+    EXTENDED_MARKET_TICK_COLUMNS,
+    LANDING_DDL,
+)
+from extract.timeutil import epoch_us_now, iso_ms_from_epoch_ms, iso_ms_from_epoch_us
+
+BUSY_TIMEOUT_MS = 10_000
+
+_EXTENDED_COLUMN_TYPES = {
+    "ingestion_ts_us": "INTEGER",
+    "exchange_ts_source": "TEXT",
+    "source": "TEXT NOT NULL DEFAULT 'ws'",
+    "worker_id": "INTEGER",
+    "connection_id": "TEXT",
+    "event_ts_us": "INTEGER",
+}
+
+_INSERT_TICK = (
+    "INSERT INTO market_ticks (ingestion_ts_utc, exchange_id, symbol, market_type, price, bid, "
+    "ask, last, open, high, low, base_volume, quote_volume, exchange_ts_ms, exchange_ts_utc, "
+    "raw_json, ingestion_ts_us, exchange_ts_source, source, worker_id, connection_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_EVENT = (
+    "INSERT INTO connection_events (event_ts_utc, exchange_id, symbol, event_type, details_json, "
+    "event_ts_us, worker_id, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class LandingWriteError(RuntimeError):
+    """A batch could not be committed (disk full, capped database, I/O error); none of it landed."""
+
+
+def _upgrade_original_schema(connection: sqlite3.Connection) -> None:
+    for table, extended in (
+        ("market_ticks", EXTENDED_MARKET_TICK_COLUMNS),
+        ("connection_events", EXTENDED_CONNECTION_EVENT_COLUMNS),
+    ):
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for column in extended:
+            if column not in present:
+                ddl = _EXTENDED_COLUMN_TYPES[column]
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+
+
+def open_landing(path: Path, max_bytes: int = 0) -> sqlite3.Connection:
+    """Open (creating if needed) a landing database in WAL mode with the landing schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL: a commit survives a process kill; only an OS crash can lose the last commits.
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.executescript(LANDING_DDL)
+    _upgrade_original_schema(connection)
+    if max_bytes:
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {max(1, max_bytes // page_size)}")
+    return connection
+
+
+def tick_row(tick: Tick, worker_id: int | None) -> tuple[Any, ...]:
+    exchange_ts_utc = (
+        iso_ms_from_epoch_ms(tick.exchange_ts_ms) if tick.exchange_ts_ms is not None else None
+    )
+    return (
+        iso_ms_from_epoch_us(tick.ingestion_ts_us),
+        tick.exchange_id,
+        tick.symbol,
+        tick.market_type,
+        tick.price,
+        tick.bid,
+        tick.ask,
+        tick.last,
+        tick.open,
+        tick.high,
+        tick.low,
+        tick.base_volume,
+        tick.quote_volume,
+        tick.exchange_ts_ms,
+        exchange_ts_utc,
+        tick.raw_json,
+        tick.ingestion_ts_us,
+        tick.exchange_ts_source,
+        tick.source,
+        worker_id,
+        tick.connection_id,
+    )
+
+
+def event_row(event: ConnectionEvent, worker_id: int | None) -> tuple[Any, ...]:
+    return (
+        iso_ms_from_epoch_us(event.event_ts_us),
+        event.exchange_id,
+        event.symbol,
+        event.event_type,
+        event.details_json,
+        event.event_ts_us,
+        worker_id,
+        event.connection_id,
+    )
+
+
+def make_event(
+    event_type: str,
+    *,
+    exchange_id: str | None = None,
+    symbol: str | None = None,
+    connection_id: str | None = None,
+    **details: Any,
+) -> ConnectionEvent:
+    return ConnectionEvent(
+        event_ts_us=epoch_us_now(),
+        exchange_id=exchange_id,
+        symbol=symbol,
+        event_type=event_type,
+        details_json=json.dumps(details, default=str, sort_keys=True),
+        connection_id=connection_id,
+    )
+
+
+class LandingWriter:
+    """Commits batches of ticks and events for one worker, each batch in one transaction."""
+
+    def __init__(self, path: Path, worker_id: int | None, max_bytes: int = 0) -> None:
+        self.path = path
+        self.worker_id = worker_id
+        self._connection = open_landing(path, max_bytes)
+
+    def write(self, ticks: Sequence[Tick], events: Sequence[ConnectionEvent]) -> None:
+        connection = self._connection
+        try:
+            connection.execute("BEGIN")
+            if ticks:
+                connection.executemany(_INSERT_TICK, [tick_row(t, self.worker_id) for t in ticks])
+            if events:
+                connection.executemany(
+                    _INSERT_EVENT, [event_row(e, self.worker_id) for e in events]
+                )
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                try:
+                    connection.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the failed transaction is already gone; the original error is reported
+            raise LandingWriteError(f"{type(error).__name__}: {error}") from error
+
+    def last_live_tick_us(self, exchange_id: str) -> int | None:
+        """Reception time of the newest live (websocket or REST) tick of an exchange, if any."""
+        row = self._connection.execute(
+            "SELECT ingestion_ts_us FROM market_ticks WHERE exchange_id = ? AND source != "
+            "'backfill' AND ingestion_ts_us IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (exchange_id,),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def append_events(path: Path, events: Iterable[ConnectionEvent], worker_id: int | None) -> None:
+    """Write events into a landing database from another process (the supervisor)."""
+    connection = open_landing(path)
+    try:
+        with connection:
+            connection.execute("BEGIN")
+            connection.executemany(_INSERT_EVENT, [event_row(e, worker_id) for e in events])
+    finally:
+        connection.close()
