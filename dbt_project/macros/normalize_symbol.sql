@@ -1,0 +1,13 @@
+{#- Split a ccxt unified symbol "BASE/QUOTE[:SETTLE]" into its asset codes (upper case).
+    Dashes are accepted as the separator too ("XBT-USD"). -#}
+{% macro symbol_base_code(symbol) -%}
+    upper(trim(regexp_extract({{ symbol }}, '^([^/:-]+)', 1)))
+{%- endmacro %}
+
+{% macro symbol_quote_code(symbol) -%}
+    nullif(upper(trim(regexp_extract({{ symbol }}, '^[^/:-]+[/-]([^/:]+)', 1))), '')
+{%- endmacro %}
+
+{% macro symbol_settle_suffix(symbol) -%}
+    nullif(regexp_extract({{ symbol }}, '(:.+)$', 1), '')
+{%- endmacro %}

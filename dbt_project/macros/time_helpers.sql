@@ -1,0 +1,17 @@
+{#- The UTC calendar date of a timestamptz, whatever the session time zone. -#}
+{% macro utc_date(timestamp_expression) -%}
+    cast(({{ timestamp_expression }}) at time zone 'UTC' as date)
+{%- endmacro %}
+
+{#- Seconds from one timestamptz to another, at microsecond precision, as a double. -#}
+{% macro seconds_between(start_expression, end_expression) -%}
+    ((epoch_us({{ end_expression }}) - epoch_us({{ start_expression }})) / 1000000.0)
+{%- endmacro %}
+
+{#- Whether a timestamptz lies inside the plausible range (else it counts as unparseable). -#}
+{% macro is_plausible_ts(timestamp_expression) -%}
+    (
+        {{ timestamp_expression }} >= cast('{{ var("min_plausible_ts_utc") }}' as timestamptz)
+        and {{ timestamp_expression }} < cast('{{ var("max_plausible_ts_utc") }}' as timestamptz)
+    )
+{%- endmacro %}

@@ -1,0 +1,38 @@
+-- Update frequency per (kpi_date_utc, exchange_id, symbol) over live ticks: the interval is the
+-- gap to the previous live tick of the same (exchange_id, symbol) in reception order, kept when
+-- > 0, and belongs to the UTC day of the later tick; update_frequency_hz = 1 / avg interval.
+with
+
+live_ticks as (
+    select * from {{ ref('stg_lake__live_ticks') }}
+),
+
+tick_intervals as (
+    select
+        exchange_id,
+        symbol,
+        ingestion_ts_utc,
+        {{ seconds_between(
+            'lag(ingestion_ts_utc) over (partition by exchange_id, symbol order by ingestion_ts_utc)',
+            'ingestion_ts_utc',
+        ) }} as update_interval_s
+    from live_ticks
+    where ingestion_ts_utc is not null
+),
+
+final as (
+    select
+        {{ utc_date('ingestion_ts_utc') }} as kpi_date_utc,
+        exchange_id,
+        symbol,
+        count(*) as interval_count,
+        avg(update_interval_s) as avg_update_interval_s,
+        min(update_interval_s) as min_update_interval_s,
+        max(update_interval_s) as max_update_interval_s,
+        1.0 / avg(update_interval_s) as update_frequency_hz
+    from tick_intervals
+    where update_interval_s > 0
+    group by all
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- Grid coverage per (kpi_date_utc, exchange_id, symbol) with the canonical base asset.
+with
+
+coverage_daily as (
+    select * from {{ ref('fct_coverage_daily') }}
+),
+
+markets as (
+    select * from {{ ref('dim_market') }}
+),
+
+final as (
+    select
+        coverage_daily.kpi_date_utc,
+        coverage_daily.exchange_id,
+        coverage_daily.symbol,
+        markets.base_asset,
+        coverage_daily.observed_buckets,
+        coverage_daily.forward_fill_buckets,
+        coverage_daily.interpolation_buckets,
+        coverage_daily.missing_buckets,
+        coverage_daily.total_buckets,
+        coverage_daily.coverage_pct
+    from coverage_daily
+    left join markets
+        on
+            coverage_daily.exchange_id = markets.exchange_id
+            and coverage_daily.symbol = markets.symbol
+)
+
+select * from final

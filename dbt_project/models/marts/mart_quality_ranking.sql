@@ -1,0 +1,21 @@
+-- Exchanges ranked by platform quality score, one row per exchange_id.
+with
+
+quality_score as (
+    select * from {{ ref('fct_platform_quality_score') }}
+),
+
+final as (
+    select
+        exchange_id,
+        quality_rank,
+        quality_score,
+        p95_latency_ms,
+        update_frequency_hz,
+        disconnects_per_day,
+        coverage_pct,
+        uptime_pct
+    from quality_score
+)
+
+select * from final

@@ -1,0 +1,27 @@
+-- Gap-repair rows (source = 'backfill', REST 1-minute OHLCV), kept apart from live ticks.
+with
+
+market_ticks as (
+    select * from {{ ref('stg_lake__market_ticks') }}
+),
+
+final as (
+    select
+        tick_id,
+        tick_date_utc,
+        exchange_id,
+        symbol,
+        base_asset,
+        quote_asset,
+        exchange_ts_utc as bar_open_utc,
+        ingestion_ts_utc as fetched_at_utc,
+        open_price,
+        high_price,
+        low_price,
+        price as close_price,
+        base_volume
+    from market_ticks
+    where source = 'backfill'
+)
+
+select * from final
