@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import random
-import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -20,10 +19,11 @@ from extract.sandbox.faults import FaultBook
 from extract.sandbox.market import MarketModel, Quote, stable_seed
 from extract.sandbox.session import Outbound, WsSession
 from extract.sandbox.venue import Listing, Stream, Venue
+from extract.timeutil import epoch_us_now
 
 
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return epoch_us_now() // 1000
 
 
 @dataclass

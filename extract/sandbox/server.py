@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -24,7 +25,14 @@ from extract.sandbox.faults import FaultBook, FaultError, FaultSpec, from_mappin
 from extract.sandbox.feed import Feed, now_ms
 from extract.sandbox.market import MarketModel
 from extract.sandbox.session import Outbound, WsSession
-from extract.sandbox.venue import Listing, RestContext, RestReply, Venue, WsSessionState
+from extract.sandbox.venue import (
+    Listing,
+    RestContext,
+    RestHandler,
+    RestReply,
+    Venue,
+    WsSessionState,
+)
 from extract.sandbox.venues import VENUES
 
 log = logging.getLogger("extract.sandbox")
@@ -48,7 +56,14 @@ class Sandbox:
             self.venues[exchange] = venue
             self.model.add_venue(exchange, venue.style)
             self.listings[exchange] = venue.listings(config.coins)
-        self._rest_hosts = {host: v for v in self.venues.values() for host in v.rest_hosts}
+        self._routes = {
+            venue.id: compile_routes(venue.rest_routes()) for venue in self.venues.values()
+        }
+        self._rest_hosts = {
+            route.split("/", 1)[0]: venue
+            for venue in self.venues.values()
+            for route in venue.rest_routes()
+        }
         self._ws_hosts = {host: v for v in self.venues.values() for host in v.ws_hosts}
         self._stream_ids = {
             exchange: {item.stream_id: item for item in items}
@@ -168,14 +183,15 @@ class Sandbox:
         if self.faults.take("http_429", venue.id) is not None:
             counters["http_429"] += 1
             return _reply(venue.rate_limited())
-        handler = venue.rest_routes().get(path)
+        # a repeated parameter (coinbase's product_ids) arrives comma-joined
+        query = {key: ",".join(request.query.getall(key)) for key in request.query}
+        handler = match_route(self._routes[venue.id], f"{host}{path}", query)
         if handler is None or request.method not in ("GET", "POST"):
             counters["http_404"] += 1
             return _json_response(
                 404, {"error": f"{venue.id} sandbox does not serve {request.method} {path}"}
             )
         context = RestContext(self.model, self.listings[venue.id], now_ms())
-        query = {key: request.query[key] for key in request.query}
         return _reply(handler(context, query))
 
     # websocket
@@ -251,6 +267,9 @@ class Sandbox:
                     self.feed.publish(
                         listing, self.feed.quote(listing, now_ms()), snapshot_for=session
                     )
+            if reply.after_snapshots is not None:
+                for frame in reply.after_snapshots():
+                    session.enqueue(Outbound(frame))
 
     async def _heartbeats(self, venue: Venue) -> None:
         while True:
@@ -345,6 +364,27 @@ class Sandbox:
         subscribers = len(self.feed.subscribers.get(listing.key, {}))
         await self.feed.burst(listing, count)
         return _json_response(200, {"queued": count, "subscribers": subscribers})
+
+
+def compile_routes(routes: dict[str, RestHandler]) -> list[tuple[re.Pattern[str], RestHandler]]:
+    """``host/path/{name}/...`` templates as regular expressions with named groups."""
+    compiled = []
+    for template, handler in routes.items():
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        compiled.append((re.compile(f"{pattern}/?"), handler))
+    return compiled
+
+
+def match_route(
+    routes: list[tuple[re.Pattern[str], RestHandler]], target: str, query: dict[str, str]
+) -> RestHandler | None:
+    """The handler for ``target``; path parameters are added to ``query``."""
+    for pattern, handler in routes:
+        matched = pattern.fullmatch(target)
+        if matched is not None:
+            query.update(matched.groupdict())
+            return handler
+    return None
 
 
 def _not_object() -> FaultSpec:

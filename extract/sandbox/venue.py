@@ -110,13 +110,14 @@ class WsReply:
     unsubscribe: tuple[Stream, ...] = ()
     # the frame was a subscription request (so the rejected-subscription fault applies to it)
     is_subscription: bool = False
+    # frames rendered after the subscription snapshots went out (coinbase confirms then)
+    after_snapshots: Callable[[], tuple[str, ...]] | None = None
 
 
 class Venue(ABC):
     """One fake exchange."""
 
     id: str
-    rest_hosts: tuple[str, ...]
     ws_hosts: tuple[str, ...]
     timing: VenueTiming
     style: VenueStyle
@@ -133,7 +134,7 @@ class Venue(ABC):
 
     @abstractmethod
     def rest_routes(self) -> dict[str, RestHandler]:
-        """GET handlers by path (everything after the host)."""
+        """GET handlers by ``host/path``; a ``{name}`` path segment is passed in the query."""
 
     def rate_limited(self) -> RestReply:
         """The exchange's HTTP 429 answer."""

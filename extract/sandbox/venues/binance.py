@@ -41,7 +41,6 @@ def _ws_error(code: int, msg: str, request_id: object) -> str:
 
 class Binance(Venue):
     id = "binance"
-    rest_hosts = ("api.binance.com",)
     ws_hosts = ("stream.binance.com",)
     timing = VenueTiming(update_hz=1.0, latency_ms=40.0, latency_jitter_ms=15.0)
     style = VenueStyle(noise_bps=1.0, half_spread_bps=0.5, bias_bps=0.0)
@@ -64,11 +63,14 @@ class Binance(Venue):
 
     def rest_routes(self) -> dict[str, RestHandler]:
         return {
-            "/api/v3/exchangeInfo": self._exchange_info,
-            "/api/v3/ticker/24hr": self._ticker_24hr,
-            "/api/v3/klines": self._klines,
-            "/api/v3/time": self._time,
-            "/api/v3/ping": lambda ctx, query: RestReply(200, "{}"),
+            "api.binance.com/api/v3/exchangeInfo": self._exchange_info,
+            "api.binance.com/api/v3/ticker/24hr": self._ticker_24hr,
+            "api.binance.com/api/v3/klines": self._klines,
+            "api.binance.com/api/v3/time": self._time,
+            "api.binance.com/api/v3/ping": lambda ctx, query: RestReply(200, "{}"),
+            # ccxt's default load_markets also asks for futures; the sandbox lists none
+            "fapi.binance.com/fapi/v1/exchangeInfo": self._no_markets,
+            "dapi.binance.com/dapi/v1/exchangeInfo": self._no_markets,
         }
 
     def rate_limited(self) -> RestReply:
@@ -88,8 +90,13 @@ class Binance(Venue):
     def _time(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
         return RestReply(200, dumps({"serverTime": ctx.now_ms}))
 
-    def _exchange_info(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
-        symbols = [self._symbol_info(listing) for listing in ctx.listings]
+    def _no_markets(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
+        return self._exchange_info(ctx, query, spot=False)
+
+    def _exchange_info(
+        self, ctx: RestContext, query: Mapping[str, str], *, spot: bool = True
+    ) -> RestReply:
+        symbols = [self._symbol_info(listing) for listing in ctx.listings] if spot else []
         return RestReply(
             200,
             dumps(
