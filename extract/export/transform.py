@@ -1,0 +1,120 @@
+"""Raw landing rows (as read by ``sources``) to lake rows (``docs/contracts/lake.md``).
+
+Also keeps the two partition keys beside each row: the UTC day of its time and its exchange.
+Original-system databases lack our extended columns; their values are derived here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from extract.export.tables import MARKET_TICKS, RAW_JSON_FIELD, TIMESTAMP_UTC, TableSpec
+from extract.timeutil import parse_utc
+
+NO_EXCHANGE: Final = "__none__"
+
+
+@dataclass(frozen=True)
+class LakeRows:
+    """Lake rows plus, per row, its partition keys (UTC day number and exchange id)."""
+
+    rows: pa.Table
+    day: pa.Array  # int32 days since 1970-01-01; rows with no parseable time go to day 0
+    exchange_id: pa.Array  # string, NO_EXCHANGE where the landing row had none
+    unparseable_times: int
+
+
+def parse_iso_utc(texts: pa.Array) -> pa.Array:
+    """ISO-8601 text to microsecond UTC timestamps; naive text is UTC, garbage becomes null."""
+    try:
+        return pc.cast(texts, TIMESTAMP_UTC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_parse_or_none(text) for text in texts.to_pylist()], TIMESTAMP_UTC)
+
+
+def _parse_or_none(text: str | None) -> object:
+    if text is None:
+        return None
+    try:
+        return parse_utc(text)
+    except ValueError:
+        return None
+
+
+def _timestamp(epoch_us: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.Array:
+    """The epoch column as a timestamp, filled from the text column where it is null."""
+    from_epoch = epoch_us.combine_chunks().cast(TIMESTAMP_UTC)
+    if from_epoch.null_count == 0:
+        return from_epoch
+    return pc.coalesce(from_epoch, parse_iso_utc(text.combine_chunks()))
+
+
+def to_lake_rows(
+    spec: TableSpec, raw: pa.Table, source_file: str, *, with_raw_json: bool
+) -> LakeRows:
+    if spec is MARKET_TICKS:
+        event_time = _timestamp(raw["ingestion_ts_us"], raw["ingestion_ts_text"])
+        columns = _market_tick_columns(raw, event_time)
+    else:
+        event_time = _timestamp(raw["event_ts_us"], raw["event_ts_text"])
+        columns = _connection_event_columns(raw, event_time)
+    fields = list(spec.lake_schema)
+    if with_raw_json and "raw_json" in raw.column_names:
+        columns["raw_json"] = raw["raw_json"]
+        fields.append(RAW_JSON_FIELD)
+    columns["source_file"] = pa.repeat(pa.scalar(source_file), raw.num_rows)
+    columns["source_row_id"] = raw["id"]
+    columns["worker_id"] = raw["worker_id"].cast(pa.int32())
+    columns["connection_id"] = raw["connection_id"]
+    rows = pa.table({field.name: columns[field.name] for field in fields}, schema=pa.schema(fields))
+    day = pc.fill_null(event_time.cast(pa.date32()).cast(pa.int32()), 0)
+    exchange_id = pc.fill_null(raw["exchange_id"].combine_chunks(), NO_EXCHANGE)
+    return LakeRows(rows, day, exchange_id, unparseable_times=event_time.null_count)
+
+
+def _market_tick_columns(raw: pa.Table, ingestion_time: pa.Array) -> dict[str, object]:
+    exchange_ts_ms = raw["exchange_ts_ms"].combine_chunks()
+    exchange_time = pc.coalesce(
+        pc.multiply(exchange_ts_ms, 1_000).cast(TIMESTAMP_UTC),
+        parse_iso_utc(raw["exchange_ts_text"].combine_chunks()),
+    )
+    # Original databases do not say where the exchange time came from: it was the exchange's
+    # own when present.
+    derived_ts_source = pc.if_else(pc.is_null(exchange_ts_ms), "missing", "exchange")
+    columns: dict[str, object] = {
+        name: raw[name]
+        for name in (
+            "symbol",
+            "market_type",
+            "price",
+            "bid",
+            "ask",
+            "last",
+            "open",
+            "high",
+            "low",
+            "base_volume",
+            "quote_volume",
+            "exchange_ts_ms",
+        )
+    }
+    columns["ingestion_ts_utc"] = ingestion_time
+    columns["exchange_ts_utc"] = exchange_time
+    columns["exchange_ts_source"] = pc.coalesce(
+        raw["exchange_ts_source"].combine_chunks(), derived_ts_source
+    )
+    columns["source"] = pc.fill_null(raw["source"].combine_chunks(), "ws")
+    return columns
+
+
+def _connection_event_columns(raw: pa.Table, event_time: pa.Array) -> dict[str, object]:
+    return {
+        "event_ts_utc": event_time,
+        "symbol": raw["symbol"],
+        "event_type": raw["event_type"],
+        "details_json": raw["details_json"],
+    }
