@@ -10,11 +10,12 @@ What a diagram may name, and where the truth comes from:
   the landing table;
 - connection events, written `event_type=a|b`: extract/landing/schema.py CONNECTION_EVENT_TYPES;
 - CLI options (`--hours`): argparse `add_argument("--...")` in extract/, forecasting/, tools/,
-  or an option of the dbt CLI;
+  the parser of every `build_parser()` there, or an option of the dbt CLI;
 - Python modules and files (`extract.collector.supervisor`, `extract/export/cli.py`, also
   `module.name` for a name defined in that module): the files in the repo;
-- any other identifier with an underscore (`max_forward_fill_s`, `watch_tickers`): some code file
-  (Python, dbt SQL/YAML/CSV, Superset config, Makefile) must contain it.
+- any other identifier with an underscore or in CamelCase (`max_forward_fill_s`, `watch_tickers`,
+  `WorkerSupervisor`): some code file (Python, dbt SQL/YAML/CSV, Superset config, Makefile) must
+  contain it.
 Diagram conventions that follow: node ids carry no underscore (`W1`, `orch`), a `[(cylinder)]`
 is a table or a file path, and `%%` comments are not checked.
 """
@@ -22,6 +23,7 @@ is a table or a file path, and `%%` comments are not checked.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -40,9 +42,14 @@ FILE_SUFFIXES = ("sqlite", "db", "duckdb", "parquet", "json", "yml", "yaml", "cs
 
 MODEL_NAME = re.compile(r"\b(?:stg|cln|fct|dim|mart)_[a-z0-9_]*[a-z0-9]")
 IDENTIFIER_WITH_UNDERSCORE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
+CAMEL_CASE_IDENTIFIER = re.compile(r"\b[A-Za-z][a-z0-9]+(?:[A-Z][a-z0-9]+)+\b")
+MERMAID_KEYWORDS = frozenset(
+    ("stateDiagram", "sequenceDiagram", "erDiagram", "classDiagram", "classDef", "linkStyle")
+)
 ANY_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CLI_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]+(?:-[a-z0-9]+)*(?![\w>-])")
-EVENT_TYPES = re.compile(r"\bevent_type\s*=\s*([a-z_]+(?:\s*[|,]\s*[a-z_]+)*)")
+EVENT_TYPES = re.compile(r"\bevent_type\s*=\s*([a-z_]+(?:\|[a-z_]+)*)")
+LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
 REPO_PATH = re.compile(rf"(?<![\w./-])((?:{'|'.join(REPO_PATH_ROOTS)})/[\w./*<>{{}}-]*)", re.ASCII)
 ANY_PATH = re.compile(r"[\w.<>*{}-]*/[\w./<>*{}-]*")
 DOTTED_MODULE = re.compile(rf"\b(?:{'|'.join(PYTHON_PACKAGES)})(?:\.[A-Za-z_]\w*)+")
@@ -155,6 +162,24 @@ def argparse_options(repo: Path) -> frozenset[str]:
     return frozenset(options)
 
 
+def built_parser_options(repo: Path) -> frozenset[str]:
+    """Options of every module-level `build_parser()` in extract/, forecasting/, tools/.
+
+    The collector declares its flags as data (extract/collector/config.py OPTIONS), which no
+    grep for add_argument sees; the parser it builds is the truth.
+    """
+    options: set[str] = set()
+    for package in OPTION_SOURCES:
+        for path in sorted((repo / package).rglob("*.py")):
+            if not re.search(r"^def build_parser\(", path.read_text(encoding="utf-8"), re.M):
+                continue
+            module_name = ".".join(path.relative_to(repo).with_suffix("").parts)
+            parser = importlib.import_module(module_name).build_parser()
+            for action in parser._actions:
+                options.update(flag for flag in action.option_strings if flag.startswith("--"))
+    return frozenset(options)
+
+
 @cache
 def dbt_cli_options() -> frozenset[str]:
     """Every option of every dbt sub-command (dbt is imported only when a diagram needs it)."""
@@ -223,7 +248,7 @@ def load_vocabulary(repo: Path = REPO) -> Vocabulary:
         landing_tables=landing_tables(repo),
         model_columns=columns,
         event_types=event_types(repo),
-        cli_options=argparse_options(repo),
+        cli_options=argparse_options(repo) | built_parser_options(repo),
         code_identifiers=frozenset(identifiers),
     )
 
@@ -272,7 +297,7 @@ class DiagramChecker:
         is_er = False
         er_entity: str | None = None
         for number, raw_line in enumerate(text.splitlines(), start=1):
-            line = raw_line.split("%%", 1)[0]
+            line = LINE_BREAK.sub(" ", raw_line.split("%%", 1)[0])
             if not line.strip() or STYLING_LINE.match(line):
                 continue
             if line.strip().startswith("erDiagram"):
@@ -331,7 +356,7 @@ class DiagramChecker:
         for group in EVENT_TYPES.findall(line):
             problems.extend(
                 ("connection event type", event)
-                for event in re.split(r"\s*[|,]\s*", group)
+                for event in group.split("|")
                 if event not in vocabulary.event_types
             )
         for cylinder in CYLINDER.findall(line):
@@ -353,8 +378,12 @@ class DiagramChecker:
         for model in MODEL_NAME.findall(line):
             if model not in vocabulary.models:
                 problems.append(("dbt model", model))
-        for identifier in IDENTIFIER_WITH_UNDERSCORE.findall(line):
-            if identifier not in vocabulary.code_identifiers and not MODEL_NAME.fullmatch(
-                identifier
-            ):
-                problems.append(("identifier", identifier))
+        identifiers = IDENTIFIER_WITH_UNDERSCORE.findall(line) + [
+            name for name in CAMEL_CASE_IDENTIFIER.findall(line) if name not in MERMAID_KEYWORDS
+        ]
+        problems.extend(
+            ("identifier", identifier)
+            for identifier in identifiers
+            if identifier not in vocabulary.code_identifiers
+            and not MODEL_NAME.fullmatch(identifier)
+        )

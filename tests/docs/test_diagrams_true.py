@@ -57,7 +57,7 @@ def test_checker_reports_every_kind_of_name_that_does_not_exist(checker: Diagram
             '    D --> E["extract/collector/no_such_module.py"]',
             '    E --> F["extract.landing.no_such_module extract.landing.schema.NO_SUCH_NAME"]',
             '    F --> G["lake.no_such_lake_table landing.no_such_landing_table"]',
-            '    G --> H["no_such_identifier"]',
+            '    G --> H["no_such_identifier and WorkerSupervizor"]',
             "%% stg_commented_out_model is not checked",
         ]
     )
@@ -73,6 +73,7 @@ def test_checker_reports_every_kind_of_name_that_does_not_exist(checker: Diagram
         ("table in lake", "no_such_lake_table"),
         ("table in landing", "no_such_landing_table"),
         ("identifier", "no_such_identifier"),
+        ("identifier", "WorkerSupervizor"),
     } <= found
     assert not any("commented" in name for _, name in found)
     assert ("connection event type", "disconnect") not in found
