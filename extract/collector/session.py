@@ -35,6 +35,7 @@ from extract.collector.markets import (
 from extract.sandbox.client import build_exchange
 from extract.timeutil import epoch_us_now
 
+CLIENT_CLOSE_TIMEOUT_S = 2.0
 CLOSE_TIMEOUT_S = 12.0
 
 
@@ -331,15 +332,26 @@ class ExchangeSession:
         await self._close_clients()
 
     async def _close_clients(self) -> None:
+        """Close every websocket of the exchange; a peer that does not answer the close
+        handshake within CLIENT_CLOSE_TIMEOUT_S (a half-open socket) gets its transport cut."""
         clients = getattr(self.exchange, "clients", None) or {}
         if not clients:
             return
-        try:
-            await asyncio.wait_for(self.exchange.close_ws_clients(), timeout=CLOSE_TIMEOUT_S)
-        except Exception as error:
-            log_event(
-                logging.WARNING, "close_failed", exchange=self.exchange_id, error=_describe(error)
-            )
+        results = await asyncio.gather(
+            *(
+                asyncio.wait_for(client.close(), CLIENT_CLOSE_TIMEOUT_S)
+                for client in clients.values()
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, TimeoutError):
+                log_event(
+                    logging.WARNING,
+                    "close_failed",
+                    exchange=self.exchange_id,
+                    error=_describe(result),
+                )
         clients.clear()
 
     async def _shutdown(self) -> None:
@@ -351,6 +363,7 @@ class ExchangeSession:
             self.capture.disconnected(
                 connection.client, "shutdown", initiated_by="client", record=False
             )
+        await self._close_clients()
         try:
             await asyncio.wait_for(self.exchange.close(), timeout=CLOSE_TIMEOUT_S)
         except Exception as error:
