@@ -1,8 +1,11 @@
-"""`make diagrams`: regenerate the dbt lineage diagram and render every Mermaid file to SVG.
+"""`make diagrams`: regenerate the derived diagrams and render every Mermaid file to SVG.
 
-    python -m tools.diagrams                 # dbt parse -> lineage .mmd, then render all diagrams
-    python -m tools.diagrams --lineage       # only regenerate (and render) the lineage diagram
-    python -m tools.diagrams --skip-lineage  # render all without running dbt parse
+Derived (never edited by hand): diagrams/5_marts/generated_dbt_lineage.mmd from the dbt manifest
+(`dbt parse`) and diagrams/5_marts/generated_dashboard_map.mmd from the Superset bundle YAML.
+
+    python -m tools.diagrams                 # regenerate the derived diagrams, then render all
+    python -m tools.diagrams --lineage       # only regenerate (and render) the derived diagrams
+    python -m tools.diagrams --skip-lineage  # render all, regenerating nothing
     python -m tools.diagrams FILE.mmd ...    # render just these files
 
 Rendering uses mermaid-cli from the npm registry (installed into tools/mermaid/node_modules by
@@ -30,6 +33,8 @@ MERMAID_DIR = REPO / "tools" / "mermaid"
 PUPPETEER_CONFIG = MERMAID_DIR / "puppeteer-config.json"
 DBT_PROJECT_DIR = REPO / "dbt_project"
 LINEAGE_PATH = DIAGRAMS_DIR / "5_marts" / "generated_dbt_lineage.mmd"
+DASHBOARD_BUNDLE_DIR = REPO / "superset_config" / "bundle"
+DASHBOARD_MAP_PATH = DIAGRAMS_DIR / "5_marts" / "generated_dashboard_map.mmd"
 NPM_INSTALL_TIMEOUT_S = 600
 RENDER_TIMEOUT_S = 900
 
@@ -160,6 +165,78 @@ def lineage_mermaid(manifest: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _yaml_documents(folder: Path) -> list[dict[str, Any]]:
+    import yaml  # a dependency of dbt; imported here like dbt
+
+    return [
+        yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(folder.rglob("*.yaml"))
+    ]
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def _node_id(prefix: str, name: str) -> str:
+    return prefix + re.sub(r"[^A-Za-z0-9]", "", name)
+
+
+def dashboard_map_mermaid(bundle_dir: Path) -> str:
+    """A Mermaid flowchart: mart tables -> Superset charts -> dashboards, from the bundle YAML."""
+    datasets = {
+        document["uuid"]: f"{document['schema']}.{document['table_name']}"
+        for document in _yaml_documents(bundle_dir / "datasets")
+    }
+    charts = {document["uuid"]: document for document in _yaml_documents(bundle_dir / "charts")}
+    dashboards = sorted(
+        _yaml_documents(bundle_dir / "dashboards"), key=lambda document: document["dashboard_title"]
+    )
+    lines = [
+        "%% GENERATED from superset_config/bundle by `python -m tools.diagrams --lineage`.",
+        "%% Do not edit: run `make diagrams` after changing the dashboards.",
+        "flowchart LR",
+        '    subgraph tables["warehouse tables (Superset datasets)"]',
+    ]
+    lines += [
+        f'        {_node_id("t", table)}[("{table}")]' for table in sorted(set(datasets.values()))
+    ]
+    lines += ["    end", '    subgraph charts["charts"]']
+    ordered_charts = sorted(charts.values(), key=lambda chart: chart["slice_name"])
+    lines += [
+        f'        {_node_id("c", chart["uuid"])}["{_mermaid_text(chart["slice_name"])}"]'
+        for chart in ordered_charts
+    ]
+    lines += ["    end", '    subgraph dashboards["dashboards"]']
+    lines += [
+        f'        {_node_id("d", board["uuid"])}(["{_mermaid_text(board["dashboard_title"])}"])'
+        for board in dashboards
+    ]
+    lines.append("    end")
+    for chart in ordered_charts:
+        table = datasets.get(chart["dataset_uuid"])
+        if table is None:
+            raise DiagramError(f"chart {chart['slice_name']!r} uses a dataset not in the bundle")
+        lines.append(f"    {_node_id('t', table)} --> {_node_id('c', chart['uuid'])}")
+    for board in dashboards:
+        chart_ids = sorted(
+            {
+                item["meta"]["uuid"]
+                for item in (board.get("position") or {}).values()
+                if isinstance(item, dict) and item.get("type") == "CHART"
+            }
+        )
+        lines += [
+            f"    {_node_id('c', uid)} --> {_node_id('d', board['uuid'])}" for uid in chart_ids
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_dashboard_map(bundle_dir: Path = DASHBOARD_BUNDLE_DIR) -> Path:
+    DASHBOARD_MAP_PATH.write_text(dashboard_map_mermaid(bundle_dir), encoding="utf-8")
+    print(f"[diagrams] wrote {DASHBOARD_MAP_PATH.relative_to(REPO)}", flush=True)
+    return DASHBOARD_MAP_PATH
+
+
 def write_lineage(manifest_path: Path, output: Path = LINEAGE_PATH) -> Path:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -175,10 +252,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("files", nargs="*", type=Path, help="render only these .mmd files")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
-        "--lineage", action="store_true", help="only regenerate and render the dbt lineage diagram"
+        "--lineage", action="store_true", help="only regenerate and render the derived diagrams"
     )
     mode.add_argument(
-        "--skip-lineage", action="store_true", help="render without running dbt parse first"
+        "--skip-lineage", action="store_true", help="render without regenerating derived diagrams"
     )
     return parser.parse_args(argv)
 
@@ -197,10 +274,11 @@ def main(argv: Sequence[str]) -> int:
         if args.files:
             render(resolve_files(args.files))
         elif args.lineage:
-            render([write_lineage(parse_dbt_project())])
+            render([write_lineage(parse_dbt_project()), write_dashboard_map()])
         else:
             if not args.skip_lineage:
                 write_lineage(parse_dbt_project())
+                write_dashboard_map()
             render(all_sources())
     except DiagramError as error:
         print(f"[diagrams] error: {error}", file=sys.stderr)

@@ -16,6 +16,8 @@ What a diagram may name, and where the truth comes from:
 - any other identifier with an underscore or in CamelCase (`max_forward_fill_s`, `watch_tickers`,
   `WorkerSupervisor`): some code file (Python, dbt SQL/YAML/CSV, Superset config, Makefile) must
   contain it.
+- a number right after a dbt var or collector option (`bin_seconds 60`, `retry_budget = 10`): its
+  default in dbt_project.yml / CollectorConfig (ambiguous names are skipped).
 Diagram conventions that follow: node ids carry no underscore (`W1`, `orch`), a `[(cylinder)]`
 is a table or a file path, and `%%` comments are not checked.
 """
@@ -60,6 +62,9 @@ ER_RELATION = re.compile(
     r"^\s*\"?([A-Za-z_][\w.-]*)\"?\s+\S*(?:--|\.\.)\S*\s+\"?([A-Za-z_][\w.-]*)\"?\s*:"
 )
 ER_ATTRIBUTE = re.compile(r"^\s*([A-Za-z][\w()\[\],]*)\s+([A-Za-z_]\w*)")
+QUOTED_DEFAULT = re.compile(
+    r"\b([a-z][a-z0-9_]*_[a-z0-9_]+)\s*[=:]?\s+([0-9]+(?:\.[0-9]+)?)\b(?!\s*[*/+-])"
+)
 STYLING_LINE = re.compile(r"^\s*(?:classDef|class|style|linkStyle|click)\b")
 
 
@@ -84,6 +89,7 @@ class Vocabulary:
     event_types: frozenset[str]
     cli_options: frozenset[str]
     code_identifiers: frozenset[str]
+    defaults: Mapping[str, float]
 
     def is_table(self, name: str) -> bool:
         return (
@@ -229,6 +235,32 @@ def dbt_sources_and_columns(
     )
 
 
+def numeric_defaults(repo: Path) -> dict[str, float]:
+    """Default values a diagram may quote (`bin_seconds 60`): dbt vars and collector options.
+
+    A name defined in both places with different defaults (stale_after_s) is left out: a
+    number after it cannot be checked without knowing which one the diagram means.
+    """
+    project = yaml.safe_load((repo / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
+    found: dict[str, set[float]] = {}
+    for name, value in (project.get("vars") or {}).items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found.setdefault(name, set()).add(float(value))
+    config = ast.parse((repo / "extract/collector/config.py").read_text(encoding="utf-8"))
+    for node in ast.walk(config):
+        if isinstance(node, ast.ClassDef) and node.name == "CollectorConfig":
+            for field in node.body:
+                if (
+                    isinstance(field, ast.AnnAssign)
+                    and isinstance(field.target, ast.Name)
+                    and isinstance(field.value, ast.Constant)
+                    and isinstance(field.value.value, int | float)
+                    and not isinstance(field.value.value, bool)
+                ):
+                    found.setdefault(field.target.id, set()).add(float(field.value.value))
+    return {name: values.pop() for name, values in found.items() if len(values) == 1}
+
+
 def load_vocabulary(repo: Path = REPO) -> Vocabulary:
     dbt = repo / "dbt_project"
     models = {path.stem for path in (dbt / "models").rglob("*.sql")}
@@ -250,6 +282,7 @@ def load_vocabulary(repo: Path = REPO) -> Vocabulary:
         event_types=event_types(repo),
         cli_options=argparse_options(repo) | built_parser_options(repo),
         code_identifiers=frozenset(identifiers),
+        defaults=numeric_defaults(repo),
     )
 
 
@@ -375,6 +408,10 @@ class DiagramChecker:
                 continue
             if not known:
                 problems.append((f"table in {namespace}", table))
+        for name, number in QUOTED_DEFAULT.findall(line):
+            default = vocabulary.defaults.get(name)
+            if default is not None and float(number) != default:
+                problems.append((f"default of {name} (code: {default:g})", number))
         for model in MODEL_NAME.findall(line):
             if model not in vocabulary.models:
                 problems.append(("dbt model", model))

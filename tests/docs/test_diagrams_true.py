@@ -58,6 +58,7 @@ def test_checker_reports_every_kind_of_name_that_does_not_exist(checker: Diagram
             '    E --> F["extract.landing.no_such_module extract.landing.schema.NO_SUCH_NAME"]',
             '    F --> G["lake.no_such_lake_table landing.no_such_landing_table"]',
             '    G --> H["no_such_identifier and WorkerSupervizor"]',
+            '    H --> I["bin_seconds 61 and retry_budget = 10"]',
             "%% stg_commented_out_model is not checked",
         ]
     )
@@ -74,7 +75,9 @@ def test_checker_reports_every_kind_of_name_that_does_not_exist(checker: Diagram
         ("table in landing", "no_such_landing_table"),
         ("identifier", "no_such_identifier"),
         ("identifier", "WorkerSupervizor"),
+        ("default of bin_seconds (code: 60)", "61"),
     } <= found
+    assert not any(kind.startswith("default of retry_budget") for kind, _ in found)
     assert not any("commented" in name for _, name in found)
     assert ("connection event type", "disconnect") not in found
 
@@ -135,4 +138,11 @@ def test_committed_lineage_diagram_matches_the_dbt_project(tmp_path: Path) -> No
     committed = diagrams.LINEAGE_PATH.read_text(encoding="utf-8")
     assert committed == diagrams.lineage_mermaid(manifest), (
         "diagrams/5_marts/generated_dbt_lineage.mmd is stale: run `make diagrams`"
+    )
+
+
+def test_committed_dashboard_map_matches_the_superset_bundle() -> None:
+    committed = diagrams.DASHBOARD_MAP_PATH.read_text(encoding="utf-8")
+    assert committed == diagrams.dashboard_map_mermaid(diagrams.DASHBOARD_BUNDLE_DIR), (
+        "diagrams/5_marts/generated_dashboard_map.mmd is stale: run `make diagrams`"
     )
