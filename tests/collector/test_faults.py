@@ -161,3 +161,121 @@ def test_server_down_and_up_reconnects_with_backoff_and_backfills(
     assert len(delays) >= 2, delays
     assert delays == sorted(delays), delays
     assert observed["reconnected"][0]["time_to_reconnect_s"] >= 3.5
+
+
+async def collect_with_fault(
+    url: str, tmp_path: Path, fault: dict[str, Any] | None, settle_ticks: int
+) -> dict[str, Any]:
+    """Collect until ticks flow, inject ``fault`` (if any), collect ``settle_ticks`` more live
+    ticks, and return the counters and events the tests check."""
+    config = fast_config(tmp_path, url, exchanges=(EXCHANGE,))
+    async with InProcessCollector(config, [EXCHANGE]) as run:
+        await run.until(lambda: live_ticks(run) > 0, 25, "the first tick")
+        if fault is not None:
+            await control(url, "faults", {"exchange": EXCHANGE, **fault})
+        target = live_ticks(run) + settle_ticks
+        await run.until(lambda: live_ticks(run) >= target, 30, f"{settle_ticks} more ticks")
+        stats = run.session(EXCHANGE).capture.stats
+        return {
+            "malformed": stats.malformed,
+            "duplicates": stats.duplicates,
+            "landed": live_ticks(run),
+            "sent": await sent_count(url, EXCHANGE),
+            "events": {
+                name: run.events(name)
+                for name in (
+                    "malformed_message",
+                    "subscription_rejected",
+                    "rate_limited",
+                    "reconnect_wait",
+                    "subscribed",
+                    "disconnect",
+                )
+            },
+        }
+
+
+def test_malformed_frames_are_counted_and_never_crash_the_session(
+    tmp_path: Path, start_sandbox: Callable[..., str]
+) -> None:
+    """Frames replaced by invalid JSON are counted (and recorded as one rate-limited
+    malformed_message event); the connection stays up and later ticks keep landing."""
+    url = start_sandbox("--exchanges", EXCHANGE)
+    observed = asyncio.run(collect_with_fault(url, tmp_path, {"kind": "malformed", "count": 5}, 15))
+    events = observed["events"]
+    report(
+        "malformed frames are counted, never crash",
+        "5 malformed ticker frames",
+        "malformed=5, 1 malformed_message event, no disconnect, ticks continue",
+        f"malformed={observed['malformed']} events={len(events['malformed_message'])} "
+        f"disconnects={len(events['disconnect'])} sent={observed['sent']} "
+        f"landed={observed['landed']}",
+    )
+    assert observed["malformed"] == 5
+    assert len(events["malformed_message"]) == 1
+    assert events["malformed_message"][0]["count"] == 1
+    assert "sample" in events["malformed_message"][0]
+    assert events["disconnect"] == []
+    # sent is read last, so a frame or two may still be in flight
+    assert observed["landed"] + observed["malformed"] >= observed["sent"] - 2
+
+
+def test_duplicate_frames_are_counted_and_never_crash_the_session(
+    tmp_path: Path, start_sandbox: Callable[..., str]
+) -> None:
+    """Ticker frames sent twice are landed as received (the warehouse flags duplicates) and
+    counted by the capture; the session carries on."""
+    url = start_sandbox("--exchanges", EXCHANGE)
+    observed = asyncio.run(collect_with_fault(url, tmp_path, {"kind": "duplicate", "count": 5}, 15))
+    report(
+        "duplicate frames are counted, never crash",
+        "5 ticker frames sent twice",
+        "duplicates=5, no disconnect, ticks continue",
+        f"duplicates={observed['duplicates']} sent={observed['sent']} landed={observed['landed']}",
+    )
+    assert observed["duplicates"] == 5
+    assert observed["events"]["disconnect"] == []
+
+
+def test_rejected_subscription_is_recorded_and_retried_with_bounded_waits(
+    tmp_path: Path, start_sandbox: Callable[..., str]
+) -> None:
+    """The first subscription gets the exchange's error answer: the session records
+    subscription_rejected (it never waits forever), backs off, resubscribes and collects."""
+    url = start_sandbox(
+        "--exchanges", EXCHANGE, "--fault", f"reject_subscription:exchange={EXCHANGE},count=1"
+    )
+    observed = asyncio.run(collect_with_fault(url, tmp_path, None, 5))
+    events = observed["events"]
+    report(
+        "rejected subscription -> event, bounded retry",
+        "reject_subscription count=1",
+        "1 subscription_rejected, a reconnect_wait, then ticks",
+        f"rejected={events['subscription_rejected']} waits="
+        f"{[w['delay_s'] for w in events['reconnect_wait']]} landed={observed['landed']}",
+    )
+    assert len(events["subscription_rejected"]) == 1
+    assert events["reconnect_wait"][0]["reason"] == "subscription_rejected"
+    assert observed["landed"] >= 5
+
+
+def test_http_429_is_recorded_and_retried_after_the_backoff(
+    tmp_path: Path, start_sandbox: Callable[..., str]
+) -> None:
+    """REST answers 429 (markets): the session records rate_limited, waits at least the backoff
+    (capped by reconnect_max_s), retries and collects."""
+    url = start_sandbox("--exchanges", EXCHANGE, "--fault", f"http_429:exchange={EXCHANGE},count=2")
+    observed = asyncio.run(collect_with_fault(url, tmp_path, None, 5))
+    events = observed["events"]
+    report(
+        "HTTP 429 -> rate_limited, bounded retry",
+        "http_429 on the first 2 REST requests",
+        "2 rate_limited events, reconnect_wait per retry, then ticks",
+        f"rate_limited={[(e['phase'], e['retry_after_s']) for e in events['rate_limited']]} "
+        f"waits={[w['delay_s'] for w in events['reconnect_wait']]} landed={observed['landed']}",
+    )
+    assert len(events["rate_limited"]) == 2
+    assert all(event["phase"] == "markets" for event in events["rate_limited"])
+    assert [w["reason"] for w in events["reconnect_wait"]] == ["rate_limited", "rate_limited"]
+    assert all(w["delay_s"] <= 2.0 for w in events["reconnect_wait"])
+    assert observed["landed"] >= 5
