@@ -4,8 +4,10 @@
 --                  'disconnect', and down from a 'disconnect' until its next (re)connect; the last
 --                  state lasts until the data horizon (the newest event or grid bucket end).
 --                  Segments are split at UTC midnight. uptime_pct = up / (up + down) * 100.
---   stall_seconds  from each 'stale_detected' event to the exchange's next (re)connect (or the
---                  horizon), counted on the day of detection.
+--   stall_seconds  per connection-level 'stale_detected' event (symbol null): the silence before
+--                  detection (details_json.silent_s, 0 if absent) plus the time from detection to the
+--                  exchange's next (re)connect (or the horizon), counted on the day of detection.
+--                  Symbol-level stalls (symbol set; the connection stays up) are only counted.
 --   time to reconnect  from each 'disconnect' to the exchange's next (re)connect; averaged over the
 --                  disconnects of the day that were followed by one.
 with
@@ -53,6 +55,11 @@ events_with_next_connect as (
         exchange_id,
         event_ts_utc,
         event_type,
+        symbol_raw is null as is_connection_level,
+        case
+            when json_valid(details_json)
+                then try_cast(json_extract_string(details_json, '$.silent_s') as double)
+        end as silent_s,
         min(
             case when event_type in ('connected', 'reconnected') then event_ts_utc end
         ) over (
@@ -141,11 +148,19 @@ stalls_daily as (
     select
         {{ utc_date('events_with_next_connect.event_ts_utc') }} as kpi_date_utc,
         events_with_next_connect.exchange_id,
-        count(*) as stale_detected_count,
-        sum({{ seconds_between(
-            'events_with_next_connect.event_ts_utc',
-            'coalesce(events_with_next_connect.next_connect_utc, data_horizon.horizon_utc)',
-        ) }}) as stall_seconds
+        count(*) filter (
+            where events_with_next_connect.is_connection_level
+        ) as stale_detected_count,
+        count(*) filter (
+            where not events_with_next_connect.is_connection_level
+        ) as symbol_stale_detected_count,
+        coalesce(sum(
+            coalesce(events_with_next_connect.silent_s, 0)
+            + {{ seconds_between(
+                'events_with_next_connect.event_ts_utc',
+                'coalesce(events_with_next_connect.next_connect_utc, data_horizon.horizon_utc)',
+            ) }}
+        ) filter (where events_with_next_connect.is_connection_level), 0) as stall_seconds
     from events_with_next_connect
     cross join data_horizon
     where events_with_next_connect.event_type = 'stale_detected'
@@ -180,6 +195,7 @@ final as (
                     / (state_seconds_daily.up_seconds + state_seconds_daily.down_seconds)
         end as uptime_pct,
         coalesce(stalls_daily.stale_detected_count, 0) as stale_detected_count,
+        coalesce(stalls_daily.symbol_stale_detected_count, 0) as symbol_stale_detected_count,
         coalesce(stalls_daily.stall_seconds, 0) as stall_seconds
     from exchange_days
     left join state_seconds_daily

@@ -1,5 +1,6 @@
 -- Latency per (kpi_date_utc, exchange_id, symbol) over live ticks: latency_ms = ingestion time -
 -- exchange time, kept when both exist and latency_ms >= 0. kpi_date_utc = UTC date of reception.
+-- A timestamp outside the plausible range counts as unparseable, i.e. as not existing.
 with
 
 live_ticks as (
@@ -13,7 +14,9 @@ tick_latency as (
         symbol,
         {{ tick_latency_ms('ingestion_ts_utc', 'exchange_ts_utc') }} as latency_ms
     from live_ticks
-    where ingestion_ts_utc is not null and exchange_ts_utc is not null
+    where
+        {{ is_plausible_ts('ingestion_ts_utc') }}
+        and {{ is_plausible_ts('exchange_ts_utc') }}
 ),
 
 final as (

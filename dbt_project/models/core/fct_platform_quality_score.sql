@@ -38,6 +38,9 @@ latency as (
             exchange_id,
             {{ tick_latency_ms('ingestion_ts_utc', 'exchange_ts_utc') }} as latency_ms
         from live_ticks
+        where
+            {{ is_plausible_ts('ingestion_ts_utc') }}
+            and {{ is_plausible_ts('exchange_ts_utc') }}
     ) as tick_latency
     where latency_ms >= 0
     group by exchange_id

@@ -17,7 +17,7 @@ tick_intervals as (
             'ingestion_ts_utc',
         ) }} as update_interval_s
     from live_ticks
-    where ingestion_ts_utc is not null
+    where {{ is_plausible_ts('ingestion_ts_utc') }}
 ),
 
 final as (

@@ -10,6 +10,8 @@ final as (
     select
         tick_id,
         tick_date_utc,
+        source_file,
+        source_row_id,
         exchange_id,
         symbol,
         base_asset,
