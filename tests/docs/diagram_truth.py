@@ -339,6 +339,7 @@ class DiagramChecker:
             problems: list[tuple[str, str]] = []
             if is_er:
                 er_entity = self._check_er_line(line, er_entity, problems)
+            self._check_cylinders(line, problems)
             line = self._check_paths(line, problems)
             line = self._check_modules(line, problems)
             self._check_names(line, problems)
@@ -369,6 +370,17 @@ class DiagramChecker:
                 problems.append((f"column of {entity}", attribute.group(2)))
         return entity
 
+    def _check_cylinders(self, line: str, problems: list[tuple[str, str]]) -> None:
+        """A `[(cylinder)]` is a file (a path, or a name with a file suffix) or a table."""
+        for cylinder in CYLINDER.findall(line):
+            words = ANY_IDENTIFIER.findall(cylinder)
+            is_file = "/" in cylinder or any(
+                cylinder.endswith(f".{suffix}") for suffix in FILE_SUFFIXES
+            )
+            qualified = "." in cylinder  # schema.table: checked with the other qualified names
+            if words and not is_file and not qualified and not self.vocabulary.is_table(words[0]):
+                problems.append(("table", words[0]))
+
     def _check_paths(self, line: str, problems: list[tuple[str, str]]) -> str:
         for match in REPO_PATH.finditer(line):
             if not repo_path_exists(self.repo, match.group(1)):
@@ -392,11 +404,6 @@ class DiagramChecker:
                 for event in group.split("|")
                 if event not in vocabulary.event_types
             )
-        for cylinder in CYLINDER.findall(line):
-            words = ANY_IDENTIFIER.findall(cylinder)
-            is_file = any(cylinder.endswith(f".{suffix}") for suffix in FILE_SUFFIXES)
-            if words and not is_file and "." not in cylinder and not vocabulary.is_table(words[0]):
-                problems.append(("table", words[0]))
         for namespace, table in QUALIFIED_NAME.findall(line):
             if namespace == "landing":
                 known = table in vocabulary.landing_tables
