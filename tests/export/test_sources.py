@@ -1,0 +1,121 @@
+"""Source files as they come: the original system's databases, corrupt files, locked files."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+
+from export.lake_checks import lake_keys, lake_ticks, run_export, run_metadata, source_keys
+from export.landing_factory import Landing, make_landing
+
+
+def test_an_original_format_database_exports_with_derived_columns(
+    landing_dir: Path, lake_dir: Path
+) -> None:
+    original = make_landing(landing_dir / "worker_0.sqlite", ticks=600, original=True)
+
+    assert run_export(landing_dir, lake_dir, "--incremental") == 0
+
+    assert lake_keys(lake_dir, "market_ticks") == source_keys([original.path], "market_ticks")
+    assert lake_keys(lake_dir, "connection_events") == source_keys(
+        [original.path], "connection_events"
+    )
+    with closing(sqlite3.connect(original.path)) as connection:
+        expected = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                "select id, ingestion_ts_utc, exchange_ts_ms from market_ticks"
+            )
+        }
+    for tick in lake_ticks(lake_dir):
+        row_id, exchange, received_us, exchange_ms = tick[1], tick[2], tick[4], tick[9]
+        text, source_exchange_ms = expected[row_id]
+        assert received_us % 1000 == 0  # from the millisecond text
+        assert text.startswith(tick[15])  # date partition = UTC date of reception
+        assert exchange_ms == source_exchange_ms
+        assert tick[11] == ("missing" if exchange == "kraken" else "exchange")
+        assert (tick[12], tick[13], tick[14]) == ("ws", None, None)  # source, worker, connection
+
+
+@pytest.fixture
+def healthy_and_broken(landing_dir: Path) -> tuple[list[Landing], Path]:
+    healthy = [
+        make_landing(landing_dir / f"worker_{index}.sqlite", ticks=500, seed=index)
+        for index in (0, 2)
+    ]
+    corrupt = landing_dir / "worker_1.sqlite"
+    corrupt.write_bytes(b"this is not a database\n" * 512)
+    return healthy, corrupt
+
+
+def test_a_corrupt_file_is_named_in_a_clear_error_and_the_others_still_export(
+    healthy_and_broken: tuple[list[Landing], Path],
+    landing_dir: Path,
+    lake_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    healthy, corrupt = healthy_and_broken
+
+    assert run_export(landing_dir, lake_dir, "--incremental") == 1
+
+    errors = capsys.readouterr().err
+    assert f"error: {corrupt}: " in errors
+    assert "not a database" in errors
+    paths = [landing.path for landing in healthy]
+    assert lake_keys(lake_dir, "market_ticks") == source_keys(paths, "market_ticks")
+    (metadata,) = run_metadata(lake_dir)
+    assert [failure["file"] for failure in metadata["source"]["failed_files"]] == [str(corrupt)]
+    assert str(corrupt.resolve()) not in metadata["watermarks"]["new"]["sources"]
+
+
+@contextmanager
+def exclusively_locked(path: Path) -> Iterator[None]:
+    """A writer holding an exclusive lock on a rollback-journal database, mid-transaction."""
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("pragma journal_mode=delete")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("begin exclusive")
+    holder.execute(
+        "insert into market_ticks(ingestion_ts_utc, exchange_id, symbol) "
+        "values ('2026-11-18T12:00:00.000+00:00', 'binance', 'BTC/USDT')"
+    )
+    try:
+        yield
+    finally:
+        holder.execute("rollback")
+        holder.close()
+
+
+def test_a_locked_file_is_named_in_a_clear_error_and_exports_once_released(
+    landing_dir: Path, lake_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy = make_landing(landing_dir / "worker_0.sqlite", ticks=400)
+    locked = make_landing(landing_dir / "worker_1.sqlite", ticks=300, seed=1).path
+    with exclusively_locked(locked):
+        assert run_export(landing_dir, lake_dir, "--incremental") == 1
+        errors = capsys.readouterr().err
+        assert f"error: {locked}: " in errors
+        assert "locked" in errors
+        assert lake_keys(lake_dir, "market_ticks") == source_keys([healthy.path], "market_ticks")
+
+    assert run_export(landing_dir, lake_dir, "--incremental") == 0
+
+    everything = source_keys([healthy.path, locked], "market_ticks")
+    assert lake_keys(lake_dir, "market_ticks") == everything
+    assert len(everything) == 700
+
+
+def test_a_sqlite_file_without_landing_tables_is_refused_by_name(
+    landing_dir: Path, lake_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranger = landing_dir / "worker_9.sqlite"
+    with closing(sqlite3.connect(stranger)) as connection:
+        connection.execute("create table other (x integer)")
+
+    assert run_export(landing_dir, lake_dir) == 1
+
+    assert f"error: {stranger}: no market_ticks table" in capsys.readouterr().err
