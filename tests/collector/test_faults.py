@@ -4,13 +4,22 @@ private sandbox, and prints what was injected, expected and observed."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collector.harness import InProcessCollector, control, fast_config, report, sent_count
+from collector.harness import (
+    InProcessCollector,
+    control,
+    fast_config,
+    query,
+    report,
+    sent_count,
+)
+from extract.collector.logs import LOGGER_NAME
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -279,3 +288,48 @@ def test_http_429_is_recorded_and_retried_after_the_backoff(
     assert [w["reason"] for w in events["reconnect_wait"]] == ["rate_limited", "rate_limited"]
     assert all(w["delay_s"] <= 2.0 for w in events["reconnect_wait"])
     assert observed["landed"] >= 5
+
+
+def test_full_landing_database_logs_one_clear_error_keeps_committed_ticks_and_runs_on(
+    tmp_path: Path, start_sandbox: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The landing database fills up (capped at 0.3 MB, as a full disk behaves): one clear
+    landing_write_failed error is logged, capture keeps running and holds new ticks in memory,
+    every tick committed before stays committed, and the file passes integrity_check."""
+    logging.getLogger(LOGGER_NAME).propagate = True
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    url = start_sandbox("--exchanges", EXCHANGE)
+    config = fast_config(tmp_path, url, exchanges=(EXCHANGE,), landing_max_mb=0.3, batch_size=100)
+
+    async def scenario() -> tuple[int, int, int, int]:
+        async with InProcessCollector(config, [EXCHANGE]) as run:
+            await run.until(lambda: live_ticks(run) > 0, 25, "the first tick")
+            await control(url, "burst", {"exchange": EXCHANGE, "symbol": "BTC/USDT", "count": 2000})
+            await run.until(lambda: run.pipeline.stats.write_failures > 0, 30, "a failed commit")
+            captured_at_failure = run.session(EXCHANGE).capture.stats.ticks
+            await run.until(
+                lambda: run.session(EXCHANGE).capture.stats.ticks > captured_at_failure + 5,
+                30,
+                "capture to carry on",
+            )
+            held = run.pipeline.depth
+            committed = run.pipeline.stats.ticks_landed
+            failures = run.pipeline.stats.write_failures
+        return committed, held, failures, run.session(EXCHANGE).capture.stats.ticks
+
+    committed, held, failures, captured = asyncio.run(scenario())
+    in_file = query(config.worker_db_path(0), "SELECT count(*) FROM market_ticks")[0][0]
+    integrity = query(config.worker_db_path(0), "PRAGMA integrity_check")[0][0]
+    errors = [r for r in caplog.records if r.getMessage() == "landing_write_failed"]
+    report(
+        "a full landing database: clear error, committed ticks kept, no crash",
+        "landing database capped at 0.3 MB, then a burst of 2000 updates",
+        "1 landing_write_failed log line, rows in file == rows committed, capture continues",
+        f"committed={committed} in_file={in_file} held_in_memory={held} captured={captured} "
+        f"commit_failures={failures} error_lines={len(errors)} integrity={integrity}",
+    )
+    assert in_file == committed
+    assert integrity == "ok"
+    assert held > 0
+    assert len(errors) == 1
+    assert "full" in errors[0].__dict__["structured_fields"]["error"]
