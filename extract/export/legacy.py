@@ -93,7 +93,7 @@ def export_base_name(prefix: str, window: Window, started: datetime) -> str:
 def _output_rows(spec: TableSpec, path: Path, chunk: pa.Table) -> pa.Table:
     columns = {"source_db": pa.repeat(pa.scalar(str(path)), chunk.num_rows)}
     columns["source_row_id"] = chunk["id"]
-    for field in spec.lake_schema[2:]:
+    for field in list(spec.lake_schema)[2:]:
         columns[field.name] = chunk[field.name]
     return pa.table(columns, schema=spec.lake_schema)
 
@@ -132,7 +132,10 @@ class LegacySink:
         for temp in self._temps.values():
             temp.unlink(missing_ok=True)
         if self._format == "sqlite":
-            self._database = sqlite3.connect(self._temps[""], isolation_level=None)
+            # used by the one worker thread that exports the sources in turn
+            self._database = sqlite3.connect(
+                self._temps[""], isolation_level=None, check_same_thread=False
+            )
             self._database.executescript(_SQLITE_DDL)
             return
         for name, temp in self._temps.items():

@@ -16,7 +16,13 @@ from extract.export.cli import main as export_main
 def run_export(landing_dir: Path, lake_dir: Path, *extra: str) -> int:
     """The real CLI entry point, in process."""
     return export_main(
-        ["--input-glob", str(landing_dir / "worker_*.sqlite"), "--output-dir", str(lake_dir), *extra]
+        [
+            "--input-glob",
+            str(landing_dir / "worker_*.sqlite"),
+            "--output-dir",
+            str(lake_dir),
+            *extra,
+        ]
     )
 
 

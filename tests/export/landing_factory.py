@@ -173,8 +173,9 @@ def insert_events(
         columns += ", event_ts_us, worker_id, connection_id"
     with sqlite3.connect(path) as connection:
         connection.executemany(
-            f"insert into connection_events ({columns}) values "
-            f"({', '.join('?' * len(rows[0]))})" if rows else "select 1",
+            f"insert into connection_events ({columns}) values ({', '.join('?' * len(rows[0]))})"
+            if rows
+            else "select 1",
             rows,
         )
     connection.close()
