@@ -63,7 +63,7 @@ extract: setup ## run the collector service (ARGS="--sandbox --duration-s 60" fo
 	$(PY) -m extract run $(ARGS)
 
 export: setup ## export landing databases to the Parquet lake (ARGS="--hours 24 --incremental")
-	$(PY) -m extract export $(ARGS)
+	$(PY) -m extract export $(or $(ARGS),--incremental)
 
 build: setup ## dbt build the warehouse into $(DWH_DUCKDB_PATH)
 	$(DBT) build $(DBT_ARGS)
