@@ -1,4 +1,4 @@
-"""dbt build on the hand-made lake of tests/fixtures/known_lake.py: every KPI against hand-computed values.
+"""dbt build on the hand-made lake of tests/fixtures/known_lake.py; KPIs against hand-computed values.
 
 The expected numbers are worked out in the comments from the tick list, not read back from a build.
 """
@@ -279,8 +279,8 @@ def test_marts_carry_base_asset_and_24h_window(warehouse: duckdb.DuckDBPyConnect
     assert window == [(utc("2026-03-01 00:01:00"), utc("2026-03-02 00:00:00"))]
     coverage = rows(
         warehouse,
-        "select observed_buckets, forward_fill_buckets, missing_buckets, total_buckets, coverage_pct"
-        " from marts.mart_coverage where exchange_id = 'kraken'",
+        "select observed_buckets, forward_fill_buckets, missing_buckets, total_buckets,"
+        " coverage_pct from marts.mart_coverage where exchange_id = 'kraken'",
     )
     assert_rows_close(coverage, [(5, 4, 0, 9, 500 / 9)])
 
@@ -300,4 +300,5 @@ def test_forecast_marts_are_empty_and_typed_before_a_forecast_run(
             "where table_schema = 'marts' and table_name = 'mart_forecast_accuracy'",
         )
     )
-    assert types["mase"] == "DOUBLE" and types["is_chosen"] == "BOOLEAN"
+    assert types["mase"] == "DOUBLE"
+    assert types["is_chosen"] == "BOOLEAN"

@@ -37,7 +37,7 @@ final as (
     select
         '{{ invocation_id }}' as invocation_id,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}+00' as timestamptz)
-        as run_started_at_utc,
+            as run_started_at_utc,
         cast({{ var('bin_seconds') }} as integer) as bin_seconds,
         cast({{ var('max_forward_fill_s') }} as integer) as max_forward_fill_s,
         '{{ var("fill_method_mode") }}' as fill_method_mode,

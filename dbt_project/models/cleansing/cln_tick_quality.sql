@@ -21,7 +21,7 @@ flagged as (
         ingestion_ts_utc is null as is_null_ingestion_ts,
         (ingestion_ts_utc is not null and not {{ is_plausible_ts('ingestion_ts_utc') }})
         or (exchange_ts_utc is not null and not {{ is_plausible_ts('exchange_ts_utc') }})
-        as is_unparseable_ts,
+            as is_unparseable_ts,
         price is null as is_null_price,
         coalesce(price <= 0, false) as is_non_positive_price,
         coalesce(

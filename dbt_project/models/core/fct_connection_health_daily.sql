@@ -4,9 +4,10 @@
 --                  'disconnect', and down from a 'disconnect' until its next (re)connect; the last
 --                  state lasts until the data horizon (the newest event or grid bucket end).
 --                  Segments are split at UTC midnight. uptime_pct = up / (up + down) * 100.
---   stall_seconds  per connection-level 'stale_detected' event (symbol null): the silence before
---                  detection (details_json.silent_s, 0 if absent) plus the time from detection to the
---                  exchange's next (re)connect (or the horizon), counted on the day of detection.
+--   stall_seconds  per connection-level 'stale_detected' event (symbol null): the silence
+--                  before detection (details_json.silent_s, 0 if absent) plus the time from
+--                  detection to the exchange's next (re)connect (or the horizon), counted on the
+--                  day of detection.
 --                  Symbol-level stalls (symbol set; the connection stays up) are only counted.
 --   time to reconnect  from each 'disconnect' to the exchange's next (re)connect; averaged over the
 --                  disconnects of the day that were followed by one.

@@ -129,7 +129,7 @@ final as (
     select
         exchange_id,
         cast(
-            rank() over (order by quality_score desc nulls last, exchange_id) as integer
+            rank() over (order by quality_score desc nulls last, exchange_id asc) as integer
         ) as quality_rank,
         quality_score,
         latency_score,

@@ -16,9 +16,9 @@ final as (
         avg(price_diff_abs) as avg_price_diff_abs,
         avg(price_diff_pct) as avg_price_diff_pct,
         first(bucket_start_utc order by price_diff_abs desc, bucket_start_utc asc)
-        as max_diff_bucket_start_utc,
+            as max_diff_bucket_start_utc,
         first(exchange_pair order by price_diff_abs desc, bucket_start_utc asc)
-        as max_diff_exchange_pair
+            as max_diff_exchange_pair
     from aligned
     group by kpi_date_utc, symbol
 )

@@ -9,7 +9,7 @@ source as (
 typed as (
     select
         source_file || '#' || cast(source_row_id as varchar) as event_id,
-        "date" as event_date_utc,
+        date as event_date_utc,
         cast(source_file as varchar) as source_file,
         cast(source_row_id as bigint) as source_row_id,
         case

@@ -19,12 +19,12 @@ canonical_assets as (
 
 in_window as (
     select * from source
-    where "date" >= {{ incremental_start_date('tick_date_utc') }}
+    where date >= {{ incremental_start_date('tick_date_utc') }}
 ),
 
 typed as (
     select
-        "date" as tick_date_utc,
+        date as tick_date_utc,
         cast(source_file as varchar) as source_file,
         cast(source_row_id as bigint) as source_row_id,
         nullif(lower(trim(exchange_id)), '') as exchange_id,
@@ -41,8 +41,8 @@ typed as (
         cast(price as double) as price,
         cast(bid as double) as bid,
         cast(ask as double) as ask,
-        cast("last" as double) as last_price,
-        cast("open" as double) as open_price,
+        cast(last as double) as last_price,
+        cast(open as double) as open_price,
         cast(high as double) as high_price,
         cast(low as double) as low_price,
         cast(base_volume as double) as base_volume,
@@ -73,9 +73,10 @@ deduplicated as (
         *,
         count(*) over exact_duplicate_key as landed_copies
     from normalized
-    window exact_duplicate_key as (
-        partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
-    )
+    window
+        exact_duplicate_key as (
+            partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+        )
     qualify row_number() over (
         exact_duplicate_key order by source_file, source_row_id
     ) = 1
