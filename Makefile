@@ -65,11 +65,14 @@ extract: setup ## run the collector service (ARGS="--sandbox --duration-s 60" fo
 export: setup ## export landing databases to the Parquet lake (ARGS="--hours 24 --incremental")
 	$(PY) -m extract export $(or $(ARGS),--incremental)
 
-build: setup ## dbt build the warehouse into $(DWH_DUCKDB_PATH)
-	$(DBT) build $(DBT_ARGS)
+build: setup ## dbt build the warehouse into $(DWH_DUCKDB_PATH) (ARGS="--full-refresh", ...)
+	@mkdir -p "$(dir $(DWH_DUCKDB_PATH))"
+	$(DBT) build $(DBT_ARGS) $(ARGS)
 
-docs-serve: setup ## dbt docs generate and serve
-	$(DBT) docs generate $(DBT_ARGS) && $(DBT) docs serve $(DBT_ARGS)
+docs-serve: setup ## dbt docs generate and serve on 127.0.0.1:8080 (DOCS_PORT=...)
+	@mkdir -p "$(dir $(DWH_DUCKDB_PATH))"
+	$(DBT) docs generate $(DBT_ARGS)
+	$(DBT) docs serve $(DBT_ARGS) --host 127.0.0.1 --port $(or $(DOCS_PORT),8080) --no-browser
 
 forecast: setup ## fit forecasts and write them to the warehouse
 	$(PY) -m forecasting $(ARGS)
