@@ -9,8 +9,8 @@ What a diagram may name, and where the truth comes from:
 - ER attributes: the documented columns of that model (its `columns:` in the models YAML) or of
   the landing table;
 - connection events, written `event_type=a|b`: extract/landing/schema.py CONNECTION_EVENT_TYPES;
-- CLI options (`--hours`): argparse `add_argument("--...")` in extract/, forecasting/, tools/,
-  the parser of every `build_parser()` there, or an option of the dbt CLI;
+- CLI options (`--hours`): argparse `add_argument("--...")` in extract/, forecasting/, tools/
+  (flags built from data: the module's `build_parser()`), or an option of the dbt CLI;
 - Python modules and files (`extract.collector.supervisor`, `extract/export/cli.py`, also
   `module.name` for a name defined in that module): the files in the repo;
 - any other identifier with an underscore or in CamelCase (`max_forward_fill_s`, `watch_tickers`,
@@ -102,11 +102,16 @@ class Vocabulary:
         return self.landing_tables.get(table) or self.model_columns.get(table, frozenset())
 
 
+def python_files(repo: Path, package: str) -> Iterator[Path]:
+    """The package's own Python files (tools/mermaid/node_modules ships some: not ours)."""
+    for path in sorted((repo / package).rglob("*.py")):
+        if "node_modules" not in path.relative_to(repo).parts:
+            yield path
+
+
 def code_files(repo: Path) -> Iterator[Path]:
     for package in ("extract", "forecasting", "tools", "bench"):
-        yield from (
-            path for path in (repo / package).rglob("*.py") if "node_modules" not in path.parts
-        )
+        yield from python_files(repo, package)
     for suffix in ("py", "yaml", "yml", "json"):
         yield from (repo / "superset_config").rglob(f"*.{suffix}")
     for folder in DBT_CODE_DIRS:
@@ -148,41 +153,32 @@ def event_types(repo: Path) -> frozenset[str]:
 
 
 def argparse_options(repo: Path) -> frozenset[str]:
-    options: set[str] = set()
-    for package in OPTION_SOURCES:
-        for path in (repo / package).rglob("*.py"):
-            module = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(module):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "add_argument"
-                ):
-                    options.update(
-                        arg.value
-                        for arg in node.args
-                        if isinstance(arg, ast.Constant)
-                        and isinstance(arg.value, str)
-                        and arg.value.startswith("--")
-                    )
-    return frozenset(options)
+    """Every `--option` the CLIs in extract/, forecasting/, tools/ accept.
 
-
-def built_parser_options(repo: Path) -> frozenset[str]:
-    """Options of every module-level `build_parser()` in extract/, forecasting/, tools/.
-
-    The collector declares its flags as data (extract/collector/config.py OPTIONS), which no
-    grep for add_argument sees; the parser it builds is the truth.
+    Literal `add_argument("--x")` calls are read from the source. A module that builds flags
+    from data (extract/collector/config.py turns its OPTIONS table into flags) is imported and
+    its `build_parser()` asked, since no grep sees those flags.
     """
     options: set[str] = set()
+    dynamic_modules: list[str] = []
     for package in OPTION_SOURCES:
-        for path in sorted((repo / package).rglob("*.py")):
-            if not re.search(r"^def build_parser\(", path.read_text(encoding="utf-8"), re.M):
-                continue
-            module_name = ".".join(path.relative_to(repo).with_suffix("").parts)
-            parser = importlib.import_module(module_name).build_parser()
-            for action in parser._actions:
-                options.update(flag for flag in action.option_strings if flag.startswith("--"))
+        for path in python_files(repo, package):
+            calls = [
+                node
+                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_argument"
+            ]
+            for call in calls:
+                flags = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
+                options.update(flag for flag in flags if str(flag).startswith("--"))
+                if call.args and not isinstance(call.args[0], ast.Constant):
+                    dynamic_modules.append(".".join(path.relative_to(repo).with_suffix("").parts))
+    for module_name in sorted(set(dynamic_modules)):
+        parser = importlib.import_module(module_name).build_parser()
+        for action in parser._actions:
+            options.update(flag for flag in action.option_strings if flag.startswith("--"))
     return frozenset(options)
 
 
@@ -280,7 +276,7 @@ def load_vocabulary(repo: Path = REPO) -> Vocabulary:
         landing_tables=landing_tables(repo),
         model_columns=columns,
         event_types=event_types(repo),
-        cli_options=argparse_options(repo) | built_parser_options(repo),
+        cli_options=argparse_options(repo),
         code_identifiers=frozenset(identifiers),
         defaults=numeric_defaults(repo),
     )
