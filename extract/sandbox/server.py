@@ -40,6 +40,8 @@ log = logging.getLogger("extract.sandbox")
 CONTROL_PREFIX = "/_control"
 # the longest a client frame may be; anything larger is answered with a close (1009)
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
+# how long a close handshake may take at shutdown before the socket is aborted
+CLOSE_TIMEOUT_S = 1.0
 
 
 class Sandbox:
@@ -158,10 +160,18 @@ class Sandbox:
                 self._spawn(self._heartbeats(venue))
 
     async def _on_shutdown(self, app: web.Application) -> None:
-        for session in list(self.sessions):
-            await session.ws.close(code=1001, message=b"sandbox shutting down")
         for task in list(self._tasks):
             task.cancel()
+        for session in list(self.sessions):
+            if session.half_open:  # nobody reads its socket, a close handshake would hang
+                session.abort()
+                continue
+            try:
+                await asyncio.wait_for(
+                    session.ws.close(code=1001, message=b"sandbox shutting down"), CLOSE_TIMEOUT_S
+                )
+            except TimeoutError:
+                session.abort()
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         host = request.match_info["host"]

@@ -94,7 +94,7 @@ class Coinbase(Venue):
 
     def rate_limited(self) -> RestReply:
         body = {
-            "error": "RATE_LIMIT_EXCEEDED",
+            "error": "rate_limit_exceeded",
             "error_details": "Too many requests",
             "message": "Too many requests",
         }
