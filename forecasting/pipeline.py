@@ -92,14 +92,15 @@ def _record_failures(
 
 
 def _keys_frame(series: dict[str, SeriesInfo]) -> pd.DataFrame:
+    infos = list(series.values())
     return pd.DataFrame(
         {
-            "unique_id": list(series),
-            "exchange_id": [info.exchange_id for info in series.values()],
-            "symbol": [info.symbol for info in series.values()],
-            "n_train_points": [info.n_points for info in series.values()],
-            "first_epoch_s": [info.first_epoch_s for info in series.values()],
-            "bin_seconds": [info.bin_seconds for info in series.values()],
+            "unique_id": pd.Series(list(series), dtype="string"),
+            "exchange_id": pd.Series([info.exchange_id for info in infos], dtype="string"),
+            "symbol": pd.Series([info.symbol for info in infos], dtype="string"),
+            "n_train_points": pd.Series([info.n_points for info in infos], dtype="int64"),
+            "first_epoch_s": pd.Series([info.first_epoch_s for info in infos], dtype="int64"),
+            "bin_seconds": pd.Series([info.bin_seconds for info in infos], dtype="int64"),
         }
     )
 
