@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+import multiprocessing
+import multiprocessing.process
 import sys
 import time
 from collections.abc import Sequence
@@ -55,18 +56,46 @@ class WorkerOutcome:
     last_exit_code: int | None
 
 
-def worker_command(assignment: WorkerAssignment, config: CollectorConfig) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "extract.collector.worker",
-        "--worker-id",
-        str(assignment.worker_id),
-        "--exchanges",
-        ",".join(assignment.exchanges),
-        "--config-json",
-        config.to_json(),
-    ]
+# Workers are forked from a forkserver that has imported ccxt once (a fresh interpreter spends
+# seconds importing ccxt.pro), so starts and restarts take milliseconds, and the forkserver itself
+# is single-threaded, so forking from it is safe.
+_WORKER_CONTEXT = multiprocessing.get_context("forkserver")
+_WORKER_CONTEXT.set_forkserver_preload(["extract.collector.worker"])
+
+
+def _worker_entry(worker_id: int, exchanges: tuple[str, ...], config_json: str) -> None:
+    from extract.collector.worker import main
+
+    sys.exit(
+        main(
+            [
+                "--worker-id",
+                str(worker_id),
+                "--exchanges",
+                ",".join(exchanges),
+                "--config-json",
+                config_json,
+            ]
+        )
+    )
+
+
+async def _wait_for_exit(process: multiprocessing.process.BaseProcess) -> int:
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(process.sentinel, on_exit)
+    try:
+        await exited
+    finally:
+        loop.remove_reader(process.sentinel)
+    process.join()
+    assert process.exitcode is not None
+    return process.exitcode
 
 
 class WorkerSupervisor:
@@ -77,7 +106,7 @@ class WorkerSupervisor:
             config.restart_base_s, config.restart_max_s, config.stable_window_s, config.retry_budget
         )
         self.db_path = Path(assignment.db_path)
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: multiprocessing.process.BaseProcess | None = None
         self.starts = 0
 
     def _record(self, event_type: str, level: int = logging.INFO, **details: Any) -> None:
@@ -99,9 +128,12 @@ class WorkerSupervisor:
         failures = 0
         exit_code: int | None = None
         while True:
-            self.process = await asyncio.create_subprocess_exec(
-                *worker_command(self.assignment, self.config)
+            self.process = _WORKER_CONTEXT.Process(
+                target=_worker_entry,
+                args=(self.assignment.worker_id, self.assignment.exchanges, self.config.to_json()),
+                name=f"collector-worker-{self.assignment.worker_id}",
             )
+            await asyncio.to_thread(self.process.start)
             self.starts += 1
             started = time.monotonic()
             self._record(
@@ -149,12 +181,12 @@ class WorkerSupervisor:
     async def _wait_or_stop(self, stop: asyncio.Event) -> int:
         process = self.process
         assert process is not None
-        exited = asyncio.create_task(process.wait())
+        exited = asyncio.create_task(_wait_for_exit(process))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
         if not exited.done():
-            process.send_signal(signal.SIGTERM)
+            process.terminate()  # SIGTERM: the worker drains and exits 0
             try:
                 await asyncio.wait_for(asyncio.shield(exited), timeout=self.config.drain_timeout_s)
             except TimeoutError:

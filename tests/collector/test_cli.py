@@ -1,0 +1,139 @@
+"""``python -m extract run`` and ``python -m extract capabilities`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collector.harness import events, query
+from extract.collector.capabilities import main as capabilities_main
+from extract.collector.cli import main as cli_main
+from extract.collector.logs import LOGGER_NAME
+from extract.sandbox.client import SANDBOX_EXCHANGES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_extract(*args: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "extract", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_a_sandbox_run_lands_ticks_from_all_four_exchanges_with_latency(
+    tmp_path: Path, sandbox_url: str
+) -> None:
+    """``run --sandbox URL --duration-s 15`` stops by itself, and every sandbox exchange has
+    ticks with the exchange's own time (so latency is measurable) in the workers' databases."""
+    completed = run_extract(
+        "run",
+        "--sandbox",
+        sandbox_url,
+        "--duration-s",
+        "15",
+        "--workers",
+        "2",
+        "--worker-db-template",
+        str(tmp_path / "worker_{worker_id}.sqlite"),
+        "--plan-output",
+        str(tmp_path / "plan.json"),
+        "--status-interval-s",
+        "5",
+        timeout_s=90,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert sorted(name for w in plan["workers"] for name in w["exchanges"]) == sorted(
+        SANDBOX_EXCHANGES
+    )
+    by_exchange: dict[str, tuple[int, int, float]] = {}
+    for worker in plan["workers"]:
+        db = Path(worker["db_path"])
+        for exchange, ticks, with_time, latency in query(
+            db,
+            "SELECT exchange_id, count(*), sum(exchange_ts_source = 'exchange'), "
+            "avg(ingestion_ts_us / 1000.0 - exchange_ts_ms) FROM market_ticks "
+            "WHERE source = 'ws' GROUP BY exchange_id",
+        ):
+            by_exchange[exchange] = (ticks, with_time, latency)
+        assert [e["reason"] for e in events(db, "worker_stop")] == ["stop requested"]
+        assert len(events(db, "worker_start")) == 1
+    print(f"\nticks, ticks with exchange time, mean latency ms per exchange: {by_exchange}")
+    assert sorted(by_exchange) == sorted(SANDBOX_EXCHANGES)
+    for ticks, with_time, latency in by_exchange.values():
+        assert ticks > 0
+        assert with_time == ticks
+        assert 0 < latency < 5_000
+    assert "event=worker_status" in completed.stderr
+    assert "event=worker_exit" in completed.stderr
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """In-process CLI calls configure the collector's logger; put it back afterwards."""
+    logger = logging.getLogger(LOGGER_NAME)
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_dry_run_writes_the_plan_and_starts_no_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exit_code = cli_main(
+        [
+            "--sandbox",
+            "--dry-run",
+            "--workers",
+            "3",
+            "--worker-db-template",
+            str(tmp_path / "worker_{worker_id}.sqlite"),
+            "--plan-output",
+            str(tmp_path / "plan.json"),
+        ]
+    )
+    assert exit_code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((tmp_path / "plan.json").read_text())
+    assert [len(worker["exchanges"]) for worker in printed["workers"]] == [2, 1, 1]
+    assert not list(tmp_path.glob("*.sqlite"))
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "0"], "error: --batch-size must be >= 1"),
+        (["--exchanges", "nosuchexchange"], "error: --exchanges: not ccxt.pro exchanges"),
+        (["--sandbox", "--exchanges", "bybit"], "error: --sandbox serves only"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["--dry-run", *args]) == 2
+    stderr = capsys.readouterr().err.strip()
+    assert stderr.startswith(message)
+    assert len(stderr.splitlines()) == 1
+
+
+def test_capabilities_lists_what_each_exchange_supports(capsys: pytest.CaptureFixture[str]) -> None:
+    assert capabilities_main(["--exchanges", "binance,alpaca", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "exchange,watch_tickers,watch_ticker,fetch_tickers,fetch_ohlcv,collect_by"
+    assert lines[1] == "binance,yes,yes,yes,yes,watch_tickers"
+    assert lines[2].startswith("alpaca,no,yes,")
+    assert capabilities_main(["--exchanges", "nope"]) == 2
