@@ -19,7 +19,12 @@ from tqdm import tqdm
 from extract.export.options import ExportOptions
 from extract.export.planning import TablePlan, plan_table
 from extract.export.sinks import Sink
-from extract.export.sources import SourceError, read_table_chunks, snapshot_table
+from extract.export.sources import (
+    MixedTypesError,
+    SourceError,
+    read_table_chunks,
+    snapshot_table,
+)
 from extract.export.state import SourceWatermarks
 from extract.export.tables import TableSpec
 from extract.export.transform import NO_EXCHANGE
@@ -79,6 +84,8 @@ def _export_table(
     sink: Sink,
     options: ExportOptions,
     advance: Callable[[int], object],
+    *,
+    cast_values: bool,
 ) -> TableOutcome:
     rows = unparseable = 0
     exchanges: set[str] = set()
@@ -92,6 +99,7 @@ def _export_table(
             plan.row_filter,
             with_raw_json=options.include_raw_json or options.output_format != "parquet",
             chunk_rows=options.chunk_rows,
+            cast_values=cast_values,
         )
         for chunk in chunks:
             written = sink.write(plan.spec, path, chunk)
@@ -114,17 +122,17 @@ def export_source(
     advance: Callable[[int], object],
     plans: list[TablePlan],
 ) -> SourceOutcome:
-    sink.begin_source(path)
+    """Export one source; a failure is an outcome with an error and leaves nothing behind."""
     try:
-        outcomes = tuple(_export_table(path, plan, sink, options, advance) for plan in plans)
+        try:
+            outcomes = _export_source_once(path, sink, options, advance, plans, cast_values=False)
+        except MixedTypesError as error:
+            log.warning("event=mixed_value_types file=%s note=reading again with casts", path)
+            log.debug("mixed value types: %s", error.reason)
+            outcomes = _export_source_once(path, sink, options, advance, plans, cast_values=True)
     except SourceError as error:
-        sink.abort_source(path)
         log.error("event=source_failed file=%s error=%s", path, error.reason)
         return SourceOutcome(path, (), error=str(error))
-    except BaseException:
-        sink.abort_source(path)
-        raise
-    sink.commit_source(path)
     for outcome in outcomes:
         if outcome.unparseable_times:
             log.warning(
@@ -135,6 +143,28 @@ def export_source(
                 outcome.unparseable_times,
             )
     return SourceOutcome(path, outcomes)
+
+
+def _export_source_once(
+    path: Path,
+    sink: Sink,
+    options: ExportOptions,
+    advance: Callable[[int], object],
+    plans: list[TablePlan],
+    *,
+    cast_values: bool,
+) -> tuple[TableOutcome, ...]:
+    sink.begin_source(path)
+    try:
+        outcomes = tuple(
+            _export_table(path, plan, sink, options, advance, cast_values=cast_values)
+            for plan in plans
+        )
+    except BaseException:
+        sink.abort_source(path)
+        raise
+    sink.commit_source(path)
+    return outcomes
 
 
 @dataclass(frozen=True)

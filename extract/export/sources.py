@@ -19,11 +19,20 @@ from typing import Final
 import adbc_driver_manager
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from extract.export.tables import TableSpec, select_list, sentinel_row
+from extract.export.tables import (
+    SelectedColumn,
+    TableSpec,
+    arrow_type,
+    select_list,
+    selected_columns,
+    sentinel_row,
+)
 
 BUSY_TIMEOUT_MS: Final = 2_000
 _ADBC_BATCH_ROWS: Final = 131_072
+_LOOKUP_BATCH: Final = 500
 
 
 class SourceError(Exception):
@@ -33,6 +42,10 @@ class SourceError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class MixedTypesError(SourceError):
+    """A column holds values of another storage class than its type: read again with casts."""
 
 
 @dataclass(frozen=True)
@@ -156,17 +169,29 @@ def where_clause(spec: TableSpec, row_filter: RowFilter) -> tuple[str, list[obje
 def read_table_chunks(
     path: Path,
     spec: TableSpec,
-    columns: frozenset[str],
+    available: frozenset[str],
     row_filter: RowFilter,
     *,
     with_raw_json: bool,
     chunk_rows: int,
+    cast_values: bool = False,
 ) -> Iterator[pa.Table]:
-    """The selected rows in id order, as Arrow tables of about ``chunk_rows`` rows each."""
+    """The selected rows in id order, as Arrow tables of about ``chunk_rows`` rows each.
+
+    Every chunk has every column of ``spec.selected`` (but raw_json unless asked for). Raises
+    ``MixedTypesError`` (without ``cast_values``) when a column holds a stray value of another
+    storage class; chunks already yielded must then be discarded.
+    """
+    columns = selected_columns(spec, available, with_raw_json=with_raw_json)
+    skipped = [
+        column
+        for column in spec.selected
+        if column not in columns and (column.name != "raw_json" or with_raw_json)
+    ]
     where, params = where_clause(spec, row_filter)
     sql = (
-        f"select {sentinel_row(spec)} union all "
-        f"select {select_list(spec, columns, with_raw_json=with_raw_json)} "
+        f"select {sentinel_row(columns)} union all "
+        f"select {select_list(columns, available, cast_values=cast_values)} "
         f"from {spec.name} where {where}"
     )
     try:
@@ -180,9 +205,42 @@ def read_table_chunks(
                 **{"adbc.sqlite.query.batch_rows": str(_ADBC_BATCH_ROWS)}
             )
             cursor.execute(sql, params)
-            yield from _chunks_without_sentinel(cursor.fetch_record_batch(), chunk_rows)
+            expected = pa.schema([(c.name, arrow_type(c.sql_type)) for c in columns])
+            for chunk in _chunks_without_sentinel(cursor.fetch_record_batch(), chunk_rows):
+                if not chunk.schema.equals(expected):  # the reader widened a column's type
+                    raise MixedTypesError(path, f"mixed value types in {spec.name}")
+                for column in skipped:
+                    chunk = _with_time_text(path, spec, chunk, column)
+                yield chunk
     except (adbc_driver_manager.Error, OSError) as error:
+        if "type mismatch" in str(error).lower() and not cast_values:
+            raise MixedTypesError(path, f"mixed value types in {spec.name}: {error}") from error
         raise SourceError(path, f"cannot read {spec.name}: {error}") from error
+
+
+def _with_time_text(
+    path: Path, spec: TableSpec, chunk: pa.Table, column: SelectedColumn
+) -> pa.Table:
+    """Add the time-text column, looked up by id only for the rows whose epoch time is null."""
+    epoch = chunk[str(column.time_text_for)]
+    if epoch.null_count == 0:
+        return chunk.append_column(column.name, pa.nulls(chunk.num_rows, pa.string()))
+    ids = chunk["id"].filter(pc.is_null(epoch)).to_pylist()
+    texts: dict[int, str] = {}
+    try:
+        with closing(connect_readonly(path)) as connection:
+            for start in range(0, len(ids), _LOOKUP_BATCH):
+                batch = ids[start : start + _LOOKUP_BATCH]
+                rows = connection.execute(
+                    f"select id, {spec.time_column} from {spec.name} "
+                    f"where id in ({', '.join('?' * len(batch))})",
+                    batch,
+                ).fetchall()
+                texts.update((int(row_id), str(text)) for row_id, text in rows)
+    except sqlite3.Error as error:
+        raise SourceError(path, f"cannot read {spec.name}: {error}") from error
+    values = [texts.get(row_id) for row_id in chunk["id"].to_pylist()]
+    return chunk.append_column(column.name, pa.array(values, pa.string()))
 
 
 def _chunks_without_sentinel(reader: pa.RecordBatchReader, chunk_rows: int) -> Iterator[pa.Table]:

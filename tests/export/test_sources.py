@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,21 @@ def test_a_sqlite_file_without_landing_tables_is_refused_by_name(
     assert run_export(landing_dir, lake_dir) == 1
 
     assert f"error: {stranger}: no market_ticks table" in capsys.readouterr().err
+
+
+def test_stray_values_and_missing_epoch_times_are_read_without_losing_the_row(
+    landing_dir: Path, lake_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    landing = make_landing(landing_dir / "worker_0.sqlite", ticks=300)
+    with closing(sqlite3.connect(landing.path)) as connection, connection:
+        connection.execute("update market_ticks set price = 'n/a' where id = 150")
+        connection.execute("update market_ticks set ingestion_ts_us = null where id in (7, 8)")
+        (text_7,) = connection.execute("select ingestion_ts_utc from market_ticks where id = 7")
+
+    assert run_export(landing_dir, lake_dir) == 0
+
+    ticks = {tick[1]: tick for tick in lake_ticks(lake_dir)}
+    assert len(ticks) == 300
+    assert ticks[150][5] is None  # a non-numeric price is read as null, and flagged downstream
+    assert ticks[7][4] == int(datetime.fromisoformat(text_7[0]).timestamp() * 1000) * 1000
+    assert "event=mixed_value_types" in caplog.text
