@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -21,6 +21,7 @@ from extract.export.planning import TablePlan, plan_table
 from extract.export.sinks import Sink
 from extract.export.sources import (
     MixedTypesError,
+    RowFilter,
     SourceError,
     read_table_chunks,
     snapshot_table,
@@ -78,6 +79,74 @@ def plan_source(
     return plans
 
 
+@dataclass(frozen=True)
+class SliceOutcome:
+    """What one read of an id range of a table wrote."""
+
+    rows: int
+    exchanges: frozenset[str]
+    symbols: frozenset[str]
+    max_time_iso: str | None
+    unparseable_times: int
+
+
+def _export_slice(
+    path: Path,
+    plan: TablePlan,
+    row_filter: RowFilter,
+    sink: Sink,
+    options: ExportOptions,
+    advance: Callable[[int], object],
+    *,
+    cast_values: bool,
+) -> SliceOutcome:
+    rows = unparseable = 0
+    exchanges: set[str] = set()
+    symbols: set[str] = set()
+    newest: str | None = None
+    chunks = read_table_chunks(
+        path,
+        plan.spec,
+        plan.columns,
+        row_filter,
+        with_raw_json=options.include_raw_json or options.output_format != "parquet",
+        chunk_rows=options.chunk_rows,
+        cast_values=cast_values,
+    )
+    for chunk in chunks:
+        written = sink.write(plan.spec, path, chunk)
+        rows += written.rows
+        unparseable += written.unparseable_times
+        exchanges.update(v for v in pc.unique(chunk["exchange_id"]).to_pylist() if v)
+        symbols.update(v for v in pc.unique(chunk["symbol"]).to_pylist() if v)
+        if written.max_time_iso is not None:
+            newest = max(newest or written.max_time_iso, written.max_time_iso)
+        advance(chunk.num_rows)
+    advance(row_filter.upto_id - row_filter.after_id - rows)  # rows the filters skipped
+    exchanges.discard(NO_EXCHANGE)
+    return SliceOutcome(rows, frozenset(exchanges), frozenset(symbols), newest, unparseable)
+
+
+def _table_outcome(plan: TablePlan, slices: list[SliceOutcome]) -> TableOutcome:
+    times = [piece.max_time_iso for piece in slices if piece.max_time_iso]
+    return TableOutcome(
+        plan=plan,
+        rows=sum(piece.rows for piece in slices),
+        exchanges=frozenset().union(*(piece.exchanges for piece in slices)),
+        symbols=frozenset().union(*(piece.symbols for piece in slices)),
+        max_time_iso=max(times) if times else None,
+        unparseable_times=sum(piece.unparseable_times for piece in slices),
+    )
+
+
+def id_slices(row_filter: RowFilter, size: int) -> list[RowFilter]:
+    """The id range cut into pieces of ``size`` ids, read independently (and in parallel)."""
+    return [
+        replace(row_filter, after_id=start, upto_id=min(start + size, row_filter.upto_id))
+        for start in range(row_filter.after_id, row_filter.upto_id, size)
+    ]
+
+
 def _export_table(
     path: Path,
     plan: TablePlan,
@@ -87,32 +156,12 @@ def _export_table(
     *,
     cast_values: bool,
 ) -> TableOutcome:
-    rows = unparseable = 0
-    exchanges: set[str] = set()
-    symbols: set[str] = set()
-    newest: str | None = None
-    if plan.id_span:
-        chunks = read_table_chunks(
-            path,
-            plan.spec,
-            plan.columns,
-            plan.row_filter,
-            with_raw_json=options.include_raw_json or options.output_format != "parquet",
-            chunk_rows=options.chunk_rows,
-            cast_values=cast_values,
-        )
-        for chunk in chunks:
-            written = sink.write(plan.spec, path, chunk)
-            rows += written.rows
-            unparseable += written.unparseable_times
-            exchanges.update(v for v in pc.unique(chunk["exchange_id"]).to_pylist() if v)
-            symbols.update(v for v in pc.unique(chunk["symbol"]).to_pylist() if v)
-            if written.max_time_iso is not None:
-                newest = max(newest or written.max_time_iso, written.max_time_iso)
-            advance(chunk.num_rows)
-    advance(plan.id_span - rows)  # rows the filters skipped
-    exchanges.discard(NO_EXCHANGE)
-    return TableOutcome(plan, rows, frozenset(exchanges), frozenset(symbols), newest, unparseable)
+    if not plan.id_span:
+        return _table_outcome(plan, [])
+    piece = _export_slice(
+        path, plan, plan.row_filter, sink, options, advance, cast_values=cast_values
+    )
+    return _table_outcome(plan, [piece])
 
 
 def export_source(
@@ -133,16 +182,20 @@ def export_source(
     except SourceError as error:
         log.error("event=source_failed file=%s error=%s", path, error.reason)
         return SourceOutcome(path, (), error=str(error))
-    for outcome in outcomes:
-        if outcome.unparseable_times:
+    return _logged(SourceOutcome(path, outcomes))
+
+
+def _logged(outcome: SourceOutcome) -> SourceOutcome:
+    for table in outcome.tables:
+        if table.unparseable_times:
             log.warning(
                 "event=unparseable_times file=%s table=%s rows=%d note=time set to null, "
                 "partitioned under date=1970-01-01",
-                path,
-                outcome.plan.spec.name,
-                outcome.unparseable_times,
+                outcome.path,
+                table.plan.spec.name,
+                table.unparseable_times,
             )
-    return SourceOutcome(path, outcomes)
+    return outcome
 
 
 def _export_source_once(
@@ -218,12 +271,74 @@ def export_planned(
         delay=1.0,
         disable=total == 0,
     ) as progress:
-        workers = min(options.workers, len(planned.plans)) if sink.parallel_sources else 1
-        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            futures = {
-                path: pool.submit(export_source, path, sink, options, progress.update, plans)
-                for path, plans in planned.plans.items()
-            }
-            for path, future in futures.items():
-                outcomes[path] = future.result()
+        if sink.parallel_sources:
+            outcomes |= _export_sliced(planned.plans, sink, options, progress.update)
+        else:
+            for path, plans in planned.plans.items():
+                outcomes[path] = export_source(path, sink, options, progress.update, plans)
     return [outcomes[path] for path in sources]
+
+
+def _export_sliced(
+    plans_by_source: dict[Path, list[TablePlan]],
+    sink: Sink,
+    options: ExportOptions,
+    advance: Callable[[int], object],
+) -> dict[Path, SourceOutcome]:
+    """Every source's id ranges cut into slices, all run by one pool of worker threads.
+
+    Slices keep both cores busy to the end whatever the number and sizes of the sources. A
+    source whose slice fails is aborted whole; one whose values need casts runs again with them.
+    """
+    outcomes: dict[Path, SourceOutcome] = {}
+    pending = plans_by_source
+    with ThreadPoolExecutor(max_workers=options.workers) as pool:
+        for cast_values in (False, True):
+            submitted: dict[Path, list[tuple[TablePlan, Future[SliceOutcome]]]] = {}
+            for path, plans in pending.items():
+                sink.begin_source(path)
+                submitted[path] = [
+                    (
+                        plan,
+                        pool.submit(
+                            _export_slice,
+                            path,
+                            plan,
+                            piece,
+                            sink,
+                            options,
+                            advance,
+                            cast_values=cast_values,
+                        ),
+                    )
+                    for plan in plans
+                    for piece in id_slices(plan.row_filter, options.chunk_rows)
+                ]
+            retry: dict[Path, list[TablePlan]] = {}
+            for path, items in submitted.items():
+                pieces: dict[int, list[SliceOutcome]] = {id(plan): [] for plan in pending[path]}
+                error: SourceError | None = None
+                for plan, future in items:
+                    try:
+                        pieces[id(plan)].append(future.result())
+                    except SourceError as failure:
+                        if error is None or isinstance(error, MixedTypesError):
+                            error = failure
+                if error is None:
+                    sink.commit_source(path)
+                    tables = tuple(_table_outcome(p, pieces[id(p)]) for p in pending[path])
+                    outcomes[path] = _logged(SourceOutcome(path, tables))
+                    continue
+                sink.abort_source(path)
+                if isinstance(error, MixedTypesError) and not cast_values:
+                    log.warning(
+                        "event=mixed_value_types file=%s note=reading again with casts", path
+                    )
+                    retry[path] = pending[path]
+                else:
+                    log.error("event=source_failed file=%s error=%s", path, error.reason)
+                    outcomes[path] = SourceOutcome(path, (), error=str(error))
+            pending = retry
+            if not pending:
+                break
+    return outcomes
