@@ -27,6 +27,10 @@ OPTION_HELP: dict[str, str] = {
     ),
     "cv_windows": f"cross-validation windows (default {DEFAULTS.cv_windows})",
     "cv_step": f"buckets between cross-validation cutoffs (default {DEFAULTS.cv_step})",
+    "cv_refit": (
+        "true: refit every model at every cutoff; false: fit once at the first cutoff where the "
+        f"model can carry its parameters forward (default {str(DEFAULTS.cv_refit).lower()})"
+    ),
     "conformal_windows": (
         f"windows calibrating conformal intervals (default {DEFAULTS.conformal_windows})"
     ),

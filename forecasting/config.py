@@ -38,6 +38,7 @@ class ForecastConfig:
     models: tuple[str, ...] = ("AutoETS",)
     cv_windows: int = 3
     cv_step: int = 60
+    cv_refit: bool = False
     conformal_windows: int = 2
     history_buckets: int = 1440
     min_train_points: int = 120
@@ -91,6 +92,13 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("must be true or false")
+    return value in ("true", "1", "yes")
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -116,6 +124,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "models": _model_names,
     "cv_windows": _positive_int,
     "cv_step": _positive_int,
+    "cv_refit": _flag,
     "conformal_windows": _positive_int,
     "history_buckets": _positive_int,
     "min_train_points": _positive_int,

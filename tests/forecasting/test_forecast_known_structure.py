@@ -3,6 +3,8 @@ by much, a trend or a season must be beaten by a clear margin, with the default 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,3 +85,25 @@ def test_every_series_has_every_metric_for_every_model(metrics: pd.DataFrame) ->
     assert len(metrics) == (len(RANDOM_WALK_SEEDS) + 2) * len(config.model_names)
     assert metrics[["mae", "rmse", "mape", "mase"]].notna().all().all()
     assert (metrics["n_cv_points"] == config.cv_windows * config.horizon).all()
+
+
+def test_fitting_once_at_the_first_cutoff_changes_only_models_with_estimated_parameters() -> None:
+    config = ForecastConfig(horizon=12, cv_step=12, cv_windows=3, season_length=30, window_size=12)
+    prepared = prepare_series(
+        grid_frame([GridSeries("sim", "TREND/USD", trending(200, seed=21))]), config
+    )
+    models = build_models(
+        config.model_names,
+        ModelSettings(
+            config.season_length, config.window_size, config.horizon, config.conformal_windows
+        ),
+    )
+    fitted_once = cross_validate(prepared.frame, models, config)
+    refitted = cross_validate(prepared.frame, models, replace(config, cv_refit=True))
+    assert len(fitted_once) == len(refitted) == config.cv_windows * config.horizon
+    assert fitted_once["cutoff"].nunique() == config.cv_windows
+    for baseline in ("Naive", "SeasonalNaive", "WindowAverage"):
+        assert fitted_once[baseline].tolist() == pytest.approx(refitted[baseline].tolist())
+    # AutoETS keeps the trend either way: far better than naive in both modes
+    for cv in (fitted_once, refitted):
+        assert (cv["AutoETS"] - cv["y"]).abs().mean() < 0.3 * (cv["Naive"] - cv["y"]).abs().mean()
