@@ -80,11 +80,6 @@ MARKET_TICKS: Final = TableSpec(
         _col("market_type", "text"),
         *(_col(name, "real") for name in _PRICE_COLUMNS),
         _col("exchange_ts_ms", "integer"),
-        SelectedColumn(
-            "exchange_ts_text",
-            "text",
-            "case when exchange_ts_ms is null then exchange_ts_utc end",
-        ),
         _col("exchange_ts_source", "text"),
         _col("source", "text"),
         _col("worker_id", "integer"),

@@ -78,13 +78,17 @@ def to_lake_rows(
 
 def _market_tick_columns(raw: pa.Table, ingestion_time: pa.Array) -> dict[str, object]:
     exchange_ts_ms = raw["exchange_ts_ms"].combine_chunks()
-    exchange_time = pc.coalesce(
-        pc.multiply(exchange_ts_ms, 1_000).cast(TIMESTAMP_UTC),
-        parse_iso_utc(raw["exchange_ts_text"].combine_chunks()),
-    )
-    # Original databases do not say where the exchange time came from: it was the exchange's
-    # own when present.
-    derived_ts_source = pc.if_else(pc.is_null(exchange_ts_ms), "missing", "exchange")
+    # exchange_ts_utc is exchange_ts_ms as a timestamp (the landing text is written from it)
+    exchange_time = pc.multiply(exchange_ts_ms, 1_000).cast(TIMESTAMP_UTC)
+    exchange_ts_source = raw["exchange_ts_source"].combine_chunks()
+    if exchange_ts_source.null_count:
+        # Original databases do not say where the exchange time came from: it was the
+        # exchange's own when present.
+        derived = pc.if_else(pc.is_null(exchange_ts_ms), "missing", "exchange")
+        exchange_ts_source = pc.coalesce(exchange_ts_source, derived)
+    tick_source = raw["source"].combine_chunks()
+    if tick_source.null_count:
+        tick_source = pc.fill_null(tick_source, "ws")
     columns: dict[str, object] = {
         name: raw[name]
         for name in (
@@ -104,10 +108,8 @@ def _market_tick_columns(raw: pa.Table, ingestion_time: pa.Array) -> dict[str, o
     }
     columns["ingestion_ts_utc"] = ingestion_time
     columns["exchange_ts_utc"] = exchange_time
-    columns["exchange_ts_source"] = pc.coalesce(
-        raw["exchange_ts_source"].combine_chunks(), derived_ts_source
-    )
-    columns["source"] = pc.fill_null(raw["source"].combine_chunks(), "ws")
+    columns["exchange_ts_source"] = exchange_ts_source
+    columns["source"] = tick_source
     return columns
 
 
