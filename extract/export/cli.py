@@ -79,6 +79,9 @@ def main(argv: list[str]) -> int:
     except (NoSourcesError, StateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the output side: disk full, permissions; the next run cleans up
+        print(f"error: cannot write the export: {error}", file=sys.stderr)
+        return 1
     for failure in result.failures:
         print(f"error: {failure.error}", file=sys.stderr)
     print(_summary(result, time.perf_counter() - clock))

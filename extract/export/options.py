@@ -112,13 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-size",
         type=int,
         default=DEFAULT_CHUNK_ROWS,
-        help=f"rows read per chunk (default {DEFAULT_CHUNK_ROWS})",
+        help=f"landing ids per slice, the unit of parallel work and of a file per partition "
+        f"(default {DEFAULT_CHUNK_ROWS})",
     )
     parser.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
-        help="source files exported in parallel (default: CPU count)",
+        help="worker threads exporting slices in parallel (default: CPU count)",
     )
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")

@@ -14,6 +14,8 @@ import pytest
 from export.lake_checks import run_export, source_keys
 from export.landing_factory import Landing
 
+# a fixed end keeps the window on the generated data whatever today's date
+LAST_100H = ("--hours", "100", "--until", "2026-11-19T00:00:00Z")
 BASE_NAME = re.compile(r"^staging_export_\d{8}_\d{6}_last_100h")
 
 
@@ -27,7 +29,7 @@ def test_sqlite_format_writes_one_database_with_both_tables(
     three_landings: list[Landing], landing_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "staging"
-    assert run_export(landing_dir, out, "--output-format", "sqlite", "--hours", "100") == 0
+    assert run_export(landing_dir, out, "--output-format", "sqlite", *LAST_100H) == 0
 
     database = _only(out, "*.db")
     with closing(sqlite3.connect(database)) as connection:
@@ -53,7 +55,7 @@ def test_csv_format_writes_one_file_per_table_with_the_original_columns(
 ) -> None:
     out = tmp_path / "staging"
     code = run_export(
-        landing_dir, out, "--output-format", "csv", "--hours", "100", "--exchanges", "kraken"
+        landing_dir, out, "--output-format", "csv", *LAST_100H, "--exchanges", "kraken"
     )
     assert code == 0
 
@@ -81,7 +83,7 @@ def test_json_format_writes_arrays_of_row_objects(
 ) -> None:
     out = tmp_path / "staging"
     code = run_export(
-        landing_dir, out, "--output-format", "json", "--hours", "100", "--skip-connection-events"
+        landing_dir, out, "--output-format", "json", *LAST_100H, "--skip-connection-events"
     )
     assert code == 0
 
