@@ -47,7 +47,9 @@ LINEAGE_GROUPS = (
     ("core", "core"),
     ("marts", "marts"),
     ("other", "other models"),
+    ("exposure", "exposures (dashboards)"),
 )
+LINEAGE_SHAPES = {"source": ('[("', '")]'), "exposure": ('(["', '"])')}
 
 
 class DiagramError(Exception):
@@ -118,7 +120,7 @@ def parse_dbt_project(target_dir: Path | None = None) -> Path:
 
 def lineage_group(node: Mapping[str, Any]) -> str:
     kind = str(node["resource_type"])
-    if kind in ("source", "seed"):
+    if kind in ("source", "seed", "exposure"):
         return kind
     folders = node.get("fqn", [])[1:-1]
     return folders[0] if folders and folders[0] in dict(LINEAGE_GROUPS) else "other"
@@ -131,9 +133,10 @@ def lineage_label(node: Mapping[str, Any]) -> str:
 
 
 def lineage_mermaid(manifest: Mapping[str, Any]) -> str:
-    """A Mermaid flowchart of sources, seeds and models and the refs between them."""
+    """A Mermaid flowchart of sources, seeds, models and exposures and the refs between them."""
     nodes: dict[str, Mapping[str, Any]] = {
         **{uid: node for uid, node in manifest["sources"].items()},
+        **{uid: node for uid, node in manifest.get("exposures", {}).items()},
         **{
             uid: node
             for uid, node in manifest["nodes"].items()
@@ -156,7 +159,7 @@ def lineage_mermaid(manifest: Mapping[str, Any]) -> str:
             continue
         lines.append(f'    subgraph {group}["{title}"]')
         for uid in members:
-            shape = ('[("', '")]') if group == "source" else ('["', '"]')
+            shape = LINEAGE_SHAPES.get(group, ('["', '"]'))
             lines.append(f"        {node_ids[uid]}{shape[0]}{lineage_label(nodes[uid])}{shape[1]}")
         lines.append("    end")
     for uid in ordered:
