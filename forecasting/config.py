@@ -44,7 +44,7 @@ class ForecastConfig:
     min_train_points: int = 120
     max_missing_share: float = 0.1
     max_gap_buckets: int = 30
-    n_jobs: int = 1
+    n_jobs: int = -1
     exchanges: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
 

@@ -58,7 +58,7 @@ def new_run_id(created_at_utc: datetime) -> str:
     return f"{created_at_utc:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def _isolating_failures(
+def isolating_failures(
     action: Callable[[pd.DataFrame], pd.DataFrame], frame: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """``action(frame)``; if it raises, run it per series and return the failures by unique_id."""
@@ -185,7 +185,7 @@ def _model_series(
     )
     counts: dict[str, object] = {}
     with _stage("cross_validation", counts):
-        cv, failures = _isolating_failures(lambda rows: cross_validate(rows, models, config), frame)
+        cv, failures = isolating_failures(lambda rows: cross_validate(rows, models, config), frame)
         _record_failures(failures, series, skipped, "cross_validation")
         counts.update(
             series=len(series),
@@ -206,7 +206,7 @@ def _model_series(
 
     counts = {}
     with _stage("forecast", counts):
-        wide, failures = _isolating_failures(
+        wide, failures = isolating_failures(
             lambda rows: fit_and_forecast(rows, models, config), frame
         )
         _record_failures(failures, series, skipped, "forecast")

@@ -18,7 +18,7 @@ from tests.forecasting.forecast_grid_factory import (
     trending,
 )
 
-CONFIG = ForecastConfig(models=("AutoETS", "AutoTheta", "RandomWalkWithDrift"))
+CONFIG = ForecastConfig(models=("AutoETS", "AutoTheta", "RandomWalkWithDrift"), n_jobs=1)
 
 
 @pytest.fixture(scope="module")

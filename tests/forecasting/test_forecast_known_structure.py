@@ -27,7 +27,9 @@ RANDOM_WALK_SEEDS = tuple(range(1, 9))
 
 @pytest.fixture(scope="module")
 def metrics() -> pd.DataFrame:
-    config = ForecastConfig()  # the defaults: horizon 60, season 60, Naive..AutoETS, 3 windows
+    # the defaults (horizon 60, season 60, Naive..AutoETS, 3 windows) in one process, as tests run
+    # in parallel with others on a small machine
+    config = ForecastConfig(n_jobs=1)
     series = [
         GridSeries("sim", f"RW{seed}/USD", random_walk(N_POINTS, seed))
         for seed in RANDOM_WALK_SEEDS
@@ -81,14 +83,16 @@ def test_season_is_beaten_by_a_clear_margin(metrics: pd.DataFrame) -> None:
 
 
 def test_every_series_has_every_metric_for_every_model(metrics: pd.DataFrame) -> None:
-    config = ForecastConfig()
+    config = ForecastConfig(n_jobs=1)
     assert len(metrics) == (len(RANDOM_WALK_SEEDS) + 2) * len(config.model_names)
     assert metrics[["mae", "rmse", "mape", "mase"]].notna().all().all()
     assert (metrics["n_cv_points"] == config.cv_windows * config.horizon).all()
 
 
 def test_fitting_once_at_the_first_cutoff_changes_only_models_with_estimated_parameters() -> None:
-    config = ForecastConfig(horizon=12, cv_step=12, cv_windows=3, season_length=30, window_size=12)
+    config = ForecastConfig(
+        horizon=12, cv_step=12, cv_windows=3, season_length=30, window_size=12, n_jobs=1
+    )
     prepared = prepare_series(
         grid_frame([GridSeries("sim", "TREND/USD", trending(200, seed=21))]), config
     )
