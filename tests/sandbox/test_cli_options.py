@@ -1,0 +1,73 @@
+"""Command-line options of a running sandbox: seed, coins/exchanges and faults given at start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import ccxt
+import pytest
+
+from extract.sandbox.client import build_exchange
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 10.0
+
+
+async def get_json(url: str) -> Any:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as session:
+        async with session.get(url) as response:
+            return await response.json()
+
+
+def test_same_seed_serves_the_same_history_and_another_seed_does_not(
+    start_sandbox: Callable[..., str],
+) -> None:
+    first = start_sandbox("--exchanges", "binance", "--coins", "BTC", "--seed", "11")
+    again = start_sandbox("--exchanges", "binance", "--coins", "BTC", "--seed", "11")
+    other = start_sandbox("--exchanges", "binance", "--coins", "BTC", "--seed", "12")
+
+    async def klines(base: str) -> list[list[Any]]:
+        state = await get_json(f"{base}/_control/state")
+        assert list(state["exchanges"]) == ["binance"]
+        assert state["exchanges"]["binance"]["symbols"] == ["BTC/USDT"]
+        server_ms = (await get_json(f"{base}/api.binance.com/api/v3/time"))["serverTime"]
+        start = server_ms // 60_000 * 60_000 - 3 * 3_600_000
+        path = "/api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=30"
+        rows: list[list[Any]] = await get_json(f"{base}{path}&startTime={start}")
+        return rows
+
+    async def main() -> tuple[Any, Any, Any]:
+        return await asyncio.gather(klines(first), klines(again), klines(other))
+
+    a, b, c = asyncio.run(main())
+    assert len(a) == 30
+    assert a == b
+    assert [row[4] for row in a] != [row[4] for row in c]
+
+
+def test_fault_given_on_the_command_line_applies_with_its_bound(
+    start_sandbox: Callable[..., str],
+) -> None:
+    url = start_sandbox("--exchanges", "kraken", "--fault", "http_429:exchange=kraken,count=2")
+
+    async def main() -> list[str]:
+        exchange = build_exchange("kraken", sandbox_url=url)
+        outcomes = []
+        try:
+            for _ in range(3):  # load_markets (Assets + AssetPairs) spends both 429s
+                try:
+                    await asyncio.wait_for(exchange.load_markets(reload=True), TIMEOUT_S)
+                    outcomes.append("ok")
+                except (ccxt.RateLimitExceeded, ccxt.DDoSProtection):
+                    outcomes.append("429")
+        finally:
+            await exchange.close()
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    assert outcomes[-1] == "ok"
+    assert "429" in outcomes
