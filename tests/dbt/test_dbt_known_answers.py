@@ -1,4 +1,4 @@
-"""dbt build on the hand-made lake of tests/fixtures/known_lake.py; KPIs against hand-computed values.
+"""dbt build on the hand-made lake of tests/fixtures/known_lake.py; KPIs against hand-made values.
 
 The expected numbers are worked out in the comments from the tick list, not read back from a build.
 """

@@ -1,0 +1,175 @@
+"""Incremental builds: a rebuild without new data changes nothing, and a lake that grows (new day,
+late files for the day before) builds incrementally to exactly what a full refresh builds.
+The full-refresh warehouse is then checked against the independent pandas implementation.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.pandas_reference import compute_all
+from tests.fixtures.lake import (
+    LakeEvent,
+    LakeTick,
+    SyntheticLakeSpec,
+    epoch_ms,
+    utc,
+    write_lake,
+    write_synthetic_lake,
+)
+from tests.fixtures.warehouse import build_warehouse, read_tables
+
+pytestmark = pytest.mark.slow
+
+# Changes on every build by design (invocation id and start time).
+PER_BUILD_TABLES = ("cln_dq_run_summary",)
+# Reprocess only the newest loaded day, so the growth below leaves 2026-02-28 untouched and the
+# late files for 2026-03-01 must still be picked up.
+VARS = {"lookback_days": 0}
+
+
+@dataclass(frozen=True)
+class GrowingLake:
+    lake_dir: Path
+    incremental_db: Path
+    full_refresh_db: Path
+    before_growth: dict[str, pd.DataFrame]
+    rebuilt_without_new_data: dict[str, pd.DataFrame]
+
+
+def noisy_ticks() -> list[LakeTick]:
+    """Renamed symbols, an exact duplicate, unusable prices, missing/negative latency, backfill."""
+    base = utc("2026-03-01 21:00:00")
+    ticks: list[LakeTick] = []
+    for minute in range(0, 180, 7):
+        moment = base + pd.Timedelta(minutes=minute, seconds=13).to_pytimedelta()
+        ticks.append(
+            LakeTick("kraken", "XBT/USDT", moment, 100.0 + minute / 10, epoch_ms(moment) - 250)
+        )
+    duplicate = LakeTick("kraken", "XBT/USDT", utc("2026-03-01 22:30:01"), 105.5, None)
+    ticks += [duplicate, duplicate]
+    ticks += [
+        LakeTick("kraken", "XBT/USDT", utc("2026-03-01 22:31:02"), 0.0, None),
+        LakeTick("kraken", "XBT/USDT", utc("2026-03-01 22:31:03"), None, None),
+        LakeTick(
+            "kraken",
+            "XBT/USDT",
+            utc("2026-03-01 22:31:04"),
+            105.0,
+            epoch_ms(utc("2026-03-01 22:31:05")),
+        ),
+        LakeTick(
+            "kraken",
+            "XBT/USDT",
+            utc("2026-03-01 22:40:00"),
+            104.0,
+            epoch_ms(utc("2026-03-01 22:38:00")),
+            source="backfill",
+        ),
+    ]
+    return ticks
+
+
+def connection_events() -> list[LakeEvent]:
+    return [
+        LakeEvent("binance", utc("2026-03-01 00:00:00"), "connected"),
+        LakeEvent("binance", utc("2026-03-01 23:50:00"), "disconnect"),
+        LakeEvent("binance", utc("2026-03-02 00:05:00"), "reconnected"),
+        LakeEvent("okx", utc("2026-03-02 01:00:00"), "disconnect"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
+    root = tmp_path_factory.mktemp("growing")
+    lake_dir = root / "lake"
+    sparse = {"ticks_per_pair_per_s": 1 / 45}  # gaps: forward fills, stale and missing buckets
+    write_synthetic_lake(
+        lake_dir, SyntheticLakeSpec(start_utc=utc("2026-02-28 22:00:00"), hours=4, seed=1, **sparse)
+    )
+    incremental_db = root / "incremental.duckdb"
+    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+    before_growth = read_tables(incremental_db, exclude=PER_BUILD_TABLES)
+    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+    rebuilt = read_tables(incremental_db, exclude=PER_BUILD_TABLES)
+
+    # Growth: a new day, late files for the day already loaded, noise and connection events.
+    write_synthetic_lake(
+        lake_dir,
+        SyntheticLakeSpec(
+            start_utc=utc("2026-03-01 23:00:00"), hours=3, seed=2, run_id="next", **sparse
+        ),
+    )
+    write_lake(lake_dir, noisy_ticks(), connection_events(), run_id="late")
+    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+
+    # The reference: the same project built from scratch (models only; the tests ran above).
+    full_refresh_db = root / "full_refresh.duckdb"
+    shutil.copy(incremental_db, full_refresh_db)
+    build_warehouse(
+        lake_dir,
+        full_refresh_db,
+        full_refresh=True,
+        dbt_vars=VARS,
+        extra_args=["--exclude", "resource_type:test", "resource_type:unit_test"],
+    )
+    return GrowingLake(lake_dir, incremental_db, full_refresh_db, before_growth, rebuilt)
+
+
+def assert_same_tables(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    assert actual.keys() == expected.keys()
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(actual[name], frame, check_exact=False, rtol=1e-9, obj=name)
+
+
+def test_second_build_without_new_data_changes_nothing(growing_lake: GrowingLake) -> None:
+    assert len(growing_lake.before_growth["cleansing.cln_market_grid"]) > 0
+    assert_same_tables(growing_lake.rebuilt_without_new_data, growing_lake.before_growth)
+
+
+def test_incremental_build_equals_full_refresh(growing_lake: GrowingLake) -> None:
+    incremental = read_tables(growing_lake.incremental_db, exclude=PER_BUILD_TABLES)
+    full_refresh = read_tables(growing_lake.full_refresh_db, exclude=PER_BUILD_TABLES)
+    # The growth reached the incremental tables: a second day and the late ticks are in.
+    days = set(incremental["staging.stg_lake__market_ticks"]["tick_date_utc"].astype(str))
+    assert days == {"2026-02-28", "2026-03-01", "2026-03-02"}
+    assert "XBT/USDT" in set(incremental["staging.stg_lake__market_ticks"]["symbol_raw"])
+    assert_same_tables(incremental, full_refresh)
+
+
+def _compare(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], name: str) -> None:
+    columns = list(expected.columns)
+    actual = actual[columns].sort_values(keys).reset_index(drop=True)
+    expected = expected.sort_values(keys).reset_index(drop=True)
+    for column in columns:
+        if column.endswith("date_utc"):
+            actual[column] = pd.to_datetime(actual[column]).dt.date
+            expected[column] = pd.to_datetime(expected[column]).dt.date
+    pd.testing.assert_frame_equal(
+        actual, expected, check_exact=False, rtol=1e-9, check_dtype=False, obj=name
+    )
+
+
+def test_kpis_match_the_independent_pandas_implementation(growing_lake: GrowingLake) -> None:
+    reference = compute_all(growing_lake.lake_dir)
+    built = read_tables(growing_lake.full_refresh_db, schemas=("cleansing", "core"))
+    fill_methods = set(reference["cln_market_grid"]["fill_method"])
+    assert {"observed", "forward_fill", "missing"} <= fill_methods
+    keys_by_model = {
+        "fct_latency_daily": ["kpi_date_utc", "exchange_id", "symbol"],
+        "fct_update_frequency_daily": ["kpi_date_utc", "exchange_id", "symbol"],
+        "fct_disconnects_daily": ["kpi_date_utc", "exchange_id"],
+        "cln_market_grid": ["exchange_id", "symbol", "bucket_start_utc"],
+        "fct_price_deviation_aligned": ["bucket_start_utc", "symbol"],
+        "fct_price_deviation_daily": ["kpi_date_utc", "symbol"],
+    }
+    for model, keys in keys_by_model.items():
+        schema = "cleansing" if model.startswith("cln_") else "core"
+        expected = reference[model]
+        assert len(expected) > 0, model
+        _compare(built[f"{schema}.{model}"], expected, keys, model)
