@@ -70,7 +70,8 @@ class PartitionWriter:
 
     def write(self, spec: TableSpec, lake_rows: LakeRows) -> list[Path]:
         """Write the rows into their partitions; returns the final paths of the files."""
-        rows = _dictionary_encoded(lake_rows.rows)
+        # one chunk per column: a take across many chunks resolves the chunk of every index
+        rows = _dictionary_encoded(lake_rows.rows.combine_chunks())
         if rows.num_rows == 0:
             return []
         exchanges = pc.dictionary_encode(lake_rows.exchange_id)

@@ -1,13 +1,13 @@
 """``--list-only``: the unique exchanges and base assets in the sources (within the window).
 
-One ``select distinct`` per file (SQLite keeps the few distinct pairs in a small ephemeral
-index), files in parallel threads: stdlib ``sqlite3`` releases the GIL while it steps.
+A ``select distinct`` per id slice of each file (SQLite keeps the few distinct pairs in a small
+ephemeral index), slices in parallel threads: stdlib ``sqlite3`` releases the GIL while it steps.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from extract.export.options import ExportOptions
 from extract.export.sources import RowFilter, SourceError, connect_readonly, where_clause
 from extract.export.tables import MARKET_TICKS
 
-_ALL_IDS: Final = 2**63 - 1
+_SLICE_IDS: Final = 500_000
 
 
 @dataclass(frozen=True)
@@ -31,38 +31,58 @@ def base_asset(symbol: str) -> str:
     return symbol.split("/", 1)[0].strip().upper()
 
 
-def _pairs(path: Path, options: ExportOptions) -> set[tuple[str, str]]:
+def _query(path: Path, sql: str, params: list[object]) -> list[tuple[object, ...]]:
+    try:
+        with closing(connect_readonly(path)) as connection:
+            return connection.execute(sql, params).fetchall()
+    except sqlite3.Error as error:
+        raise SourceError(path, f"cannot read market_ticks: {error}") from error
+
+
+def _slice_pairs(
+    path: Path, options: ExportOptions, after_id: int, upto_id: int
+) -> set[tuple[str, str]]:
     row_filter = RowFilter(
-        after_id=0,
-        upto_id=_ALL_IDS,
+        after_id=after_id,
+        upto_id=upto_id,
         since_text=options.window.since_text,
         until_text=options.window.until_text,
         exchanges=options.exchanges,
         assets=options.assets,
     )
     where, params = where_clause(MARKET_TICKS, row_filter)
-    try:
-        with closing(connect_readonly(path)) as connection:
-            rows = connection.execute(
-                f"select distinct exchange_id, symbol from market_ticks where {where}", params
-            ).fetchall()
-    except sqlite3.Error as error:
-        raise SourceError(path, f"cannot read market_ticks: {error}") from error
-    return {(str(exchange), str(symbol)) for exchange, symbol in rows}
+    sql = f"select distinct exchange_id, symbol from market_ticks where {where}"
+    return {(str(exchange), str(symbol)) for exchange, symbol in _query(path, sql, params)}
+
+
+def _source_slices(
+    pool: ThreadPoolExecutor, path: Path, options: ExportOptions
+) -> list[Future[set[tuple[str, str]]]]:
+    ((max_id,),) = _query(path, "select coalesce(max(id), 0) from market_ticks", [])
+    return [
+        pool.submit(_slice_pairs, path, options, start, start + _SLICE_IDS)
+        for start in range(0, int(str(max_id)), _SLICE_IDS)
+    ]
 
 
 def list_uniques(sources: list[Path], options: ExportOptions) -> Uniques:
     pairs: set[tuple[str, str]] = set()
-    failures = []
-    with ThreadPoolExecutor(max_workers=max(1, min(options.workers, len(sources)))) as pool:
-        futures = [pool.submit(_pairs, path, options) for path in sources]
-        for future in futures:
+    failures: dict[Path, str] = {}
+    with ThreadPoolExecutor(max_workers=options.workers) as pool:
+        submitted: dict[Path, list[Future[set[tuple[str, str]]]]] = {}
+        for path in sources:
             try:
-                pairs |= future.result()
+                submitted[path] = _source_slices(pool, path, options)
             except SourceError as error:
-                failures.append(str(error))
+                failures[path] = str(error)
+        for path, futures in submitted.items():
+            for future in futures:
+                try:
+                    pairs |= future.result()
+                except SourceError as error:
+                    failures.setdefault(path, str(error))
     return Uniques(
         exchanges=tuple(sorted({exchange for exchange, _ in pairs})),
         assets=tuple(sorted({base_asset(symbol) for _, symbol in pairs})),
-        failures=tuple(failures),
+        failures=tuple(failures.values()),
     )
