@@ -12,6 +12,7 @@ import errno
 import logging
 import signal
 import sys
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -33,13 +34,14 @@ def _csv(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    kinds = "\n".join(f"  {kind:<20}{text}" for kind, (text, _, _) in FAULT_KINDS.items())
     parser = argparse.ArgumentParser(
         prog="python -m extract sandbox",
         description="Serve fake binance, kraken, coinbase and okx (REST + websockets) on one port.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
-            "faults: --fault KIND:key=value,... with KIND one of "
-            f"{', '.join(FAULT_KINDS)} and keys {', '.join(SPEC_KEYS)}; "
-            "e.g. --fault drop:exchange=binance,mode=abort,after_s=5"
+            f"faults (--fault KIND:key=value,... with keys {', '.join(SPEC_KEYS)}):\n{kinds}\n"
+            "e.g. --fault drop:exchange=binance,mode=abort,after_s=5 (see docs/sandbox.md)"
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -100,7 +102,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         faults = tuple(validate(parse_cli(text), exchanges, symbols) for text in args.fault)
     except FaultError as error:
         raise UsageError(str(error)) from error
-    return SandboxConfig(**{**config.__dict__, "faults": faults})
+    return replace(config, faults=faults)
 
 
 async def serve(config: SandboxConfig) -> None:

@@ -48,6 +48,8 @@ FAULT_KINDS: dict[str, tuple[str, str, bool]] = {
     ),
 }
 DROP_MODES = ("close", "abort")
+# faults that act on a whole exchange; the rest may name one symbol
+EXCHANGE_ONLY = ("reject_subscription", "http_429", "down")
 SPEC_KEYS = ("exchange", "symbol", "count", "duration_s", "after_s", "code", "mode", "factor")
 
 
@@ -74,7 +76,8 @@ class FaultSpec:
 def validate(
     spec: FaultSpec, exchanges: tuple[str, ...], symbols: Mapping[str, set[str]]
 ) -> FaultSpec:
-    """Check a spec against the running sandbox; default a missing bound to one frame/second."""
+    """Check a spec against the sandbox's exchanges and symbols; a fault bounded by a count and
+    given neither count nor duration gets ``count=1``."""
     if spec.kind not in FAULT_KINDS:
         raise FaultError(f"unknown fault {spec.kind!r}; choose one of {', '.join(FAULT_KINDS)}")
     if spec.exchange not in exchanges:
@@ -82,6 +85,8 @@ def validate(
             f"unknown exchange {spec.exchange!r} for fault {spec.kind}; "
             f"choose one of {', '.join(exchanges)}"
         )
+    if spec.symbol is not None and spec.kind in EXCHANGE_ONLY:
+        raise FaultError(f"fault {spec.kind} applies to a whole exchange; leave out symbol")
     if spec.symbol is not None and spec.symbol not in symbols[spec.exchange]:
         raise FaultError(
             f"unknown symbol {spec.symbol!r} on {spec.exchange}; choose one of "
@@ -232,9 +237,7 @@ class FaultBook:
             spec = fault.spec
             if spec.kind != kind or spec.exchange != exchange or not fault.live(now):
                 continue
-            if spec.symbol is not None and symbol is not None and spec.symbol != symbol:
-                continue
-            if spec.symbol is not None and symbol is None and kind not in ("drop", "half_open"):
+            if spec.symbol is not None and spec.symbol != symbol:
                 continue
             return fault
         return None

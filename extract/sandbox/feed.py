@@ -18,12 +18,7 @@ from dataclasses import dataclass, replace
 from extract.sandbox.faults import FaultBook
 from extract.sandbox.market import MarketModel, Quote, stable_seed
 from extract.sandbox.session import Outbound, WsSession
-from extract.sandbox.venue import Listing, Stream, Venue
-from extract.timeutil import epoch_us_now
-
-
-def now_ms() -> int:
-    return epoch_us_now() // 1000
+from extract.sandbox.venue import Listing, Stream, Venue, now_ms
 
 
 @dataclass

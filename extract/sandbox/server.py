@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 
 from extract.sandbox.config import SandboxConfig
 from extract.sandbox.faults import FaultBook, FaultError, FaultSpec, from_mapping, validate
-from extract.sandbox.feed import Feed, now_ms
+from extract.sandbox.feed import Feed
 from extract.sandbox.market import MarketModel
 from extract.sandbox.session import Outbound, WsSession
 from extract.sandbox.venue import (
@@ -32,6 +32,7 @@ from extract.sandbox.venue import (
     RestReply,
     Venue,
     WsSessionState,
+    now_ms,
 )
 from extract.sandbox.venues import VENUES
 
@@ -323,12 +324,12 @@ class Sandbox:
             return _json_response(400, {"error": "body must be a JSON object or a list of them"})
         items = payload if isinstance(payload, list) else [payload]
         added = []
+        specs = []
         try:
-            specs = [
-                from_mapping(item) if isinstance(item, dict) else _not_object() for item in items
-            ]
-            for spec in specs:
-                validate(spec, tuple(self.venues), self.symbols())
+            for item in items:
+                if not isinstance(item, dict):
+                    raise FaultError("each fault must be a JSON object")
+                specs.append(validate(from_mapping(item), tuple(self.venues), self.symbols()))
         except FaultError as error:
             return _json_response(400, {"error": str(error)})
         for spec in specs:
@@ -395,10 +396,6 @@ def match_route(
             query.update(matched.groupdict())
             return handler
     return None
-
-
-def _not_object() -> FaultSpec:
-    raise FaultError("each fault must be a JSON object")
 
 
 async def _json_body(request: web.Request) -> Any:

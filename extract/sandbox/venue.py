@@ -10,14 +10,29 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from extract.sandbox.market import Candle, MarketModel, Quote, VenueStyle
+from extract.timeutil import epoch_us_now
 
 
 def dumps(payload: object) -> str:
     """Compact JSON, as exchanges send it."""
     return json.dumps(payload, separators=(",", ":"))
+
+
+def now_ms() -> int:
+    return epoch_us_now() // 1000
+
+
+def iso_z(epoch_ms: int, digits: int = 6) -> str:
+    """RFC 3339 UTC with ``digits`` fractional digits (0, 3, 6 or 9) and ``Z``."""
+    seconds = datetime.fromtimestamp(epoch_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if digits == 0:
+        return f"{seconds}Z"
+    fraction = f"{epoch_ms % 1000:03d}".ljust(digits, "0")[:digits]
+    return f"{seconds}.{fraction}Z"
 
 
 @dataclass(frozen=True)
@@ -164,7 +179,7 @@ class Venue(ABC):
     ) -> str:
         """One ticker message on ``stream`` as this exchange sends it."""
 
-    def heartbeat_frame(self, state: WsSessionState, now_ms: int) -> str | None:
+    def heartbeat_frame(self, state: WsSessionState, stamp_ms: int) -> str | None:
         """An application heartbeat frame, if the exchange sends them."""
         return None
 

@@ -27,8 +27,9 @@ from extract.sandbox.venue import (
     WsSessionState,
     dumps,
     fmt,
+    iso_z,
+    now_ms,
 )
-from extract.timeutil import epoch_us_now
 
 CHANNELS = ("ticker", "ticker_batch")
 QUOTES = ("USD", "USDT")
@@ -40,17 +41,6 @@ COIN_NAMES = {
     "XRP": "XRP",
     "DOGE": "Dogecoin",
 }
-
-
-def iso_ns(epoch_ms: int) -> str:
-    """RFC 3339 with nanoseconds and ``Z``, as Coinbase stamps its websocket frames."""
-    seconds = datetime.fromtimestamp(epoch_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{seconds}.{epoch_ms % 1000:03d}000000Z"
-
-
-def iso_us(epoch_ms: int) -> str:
-    text = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="microseconds")
-    return text.replace("+00:00", "Z")
 
 
 class Coinbase(Venue):
@@ -112,13 +102,13 @@ class Coinbase(Venue):
         return RestReply(404, dumps(body))
 
     def _time_v2(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
-        iso = iso_us(ctx.now_ms).split(".")[0] + "Z"
+        iso = iso_z(ctx.now_ms, 0)
         return RestReply(200, dumps({"data": {"iso": iso, "epoch": ctx.now_ms // 1000}}))
 
     def _time_v3(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
         seconds = ctx.now_ms / 1000
         body = {
-            "iso": iso_us(ctx.now_ms),
+            "iso": iso_z(ctx.now_ms),
             "epochSeconds": str(int(seconds)),
             "epochMillis": str(ctx.now_ms),
         }
@@ -220,7 +210,7 @@ class Coinbase(Venue):
             "product_id": listing.native_id,
             "price": fmt(quote.last, d),
             "size": fmt(quote.last_size, 8),
-            "time": iso_us(quote.event_ms),
+            "time": iso_z(quote.event_ms),
             "side": "BUY" if quote.last >= quote.ask else "SELL",
             "exchange": "",
         }
@@ -311,12 +301,12 @@ class Coinbase(Venue):
         }
         if state.extra.get("heartbeats"):
             subscribed["heartbeats"] = ["heartbeats"]
-        return self._frame(state, "subscriptions", _now_ms(), [{"subscriptions": subscribed}])
+        return self._frame(state, "subscriptions", now_ms(), [{"subscriptions": subscribed}])
 
     @staticmethod
     def _frame(state: WsSessionState, channel: str, stamp_ms: int, events: object) -> str:
         return (
-            f'{{"channel":"{channel}","client_id":"","timestamp":"{iso_ns(stamp_ms)}",'
+            f'{{"channel":"{channel}","client_id":"","timestamp":"{iso_z(stamp_ms, 9)}",'
             f'"sequence_num":{state.take_sequence()},"events":{dumps(events)}}}'
         )
 
@@ -344,15 +334,11 @@ class Coinbase(Venue):
         events = [{"type": "snapshot" if snapshot else "update", "tickers": [ticker]}]
         return self._frame(state, stream.channel, quote.event_ms, events)
 
-    def heartbeat_frame(self, state: WsSessionState, now_ms: int) -> str | None:
+    def heartbeat_frame(self, state: WsSessionState, stamp_ms: int) -> str | None:
         if not state.extra.get("heartbeats"):
             return None
         counter = state.extra.get("heartbeat_counter", 0) + 1
         state.extra["heartbeat_counter"] = counter
-        current = datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        current = datetime.fromtimestamp(stamp_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         events = [{"current_time": f"{current} +0000 UTC", "heartbeat_counter": str(counter)}]
-        return self._frame(state, "heartbeats", now_ms, events)
-
-
-def _now_ms() -> int:
-    return epoch_us_now() // 1000
+        return self._frame(state, "heartbeats", stamp_ms, events)

@@ -27,8 +27,9 @@ from extract.sandbox.venue import (
     WsSessionState,
     dumps,
     fmt,
+    iso_z,
+    now_ms,
 )
-from extract.timeutil import epoch_us_now
 
 # kraken's asset ids for the coins whose legacy id differs from the code
 ASSET_IDS = {
@@ -42,12 +43,6 @@ ASSET_IDS = {
 ALTNAMES = {"BTC": "XBT", "DOGE": "XDG"}
 OHLC_MAX_ROWS = 720
 QUOTES = ("USD", "USDT")
-
-
-def iso_us(epoch_ms: int) -> str:
-    """RFC 3339 with microseconds and ``Z``, as kraken writes times."""
-    text = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="microseconds")
-    return text.replace("+00:00", "Z")
 
 
 # the oldest USD pairs keep both legacy asset ids in their pair id
@@ -115,7 +110,7 @@ class Kraken(Venue):
         return self._ok({"unixtime": ctx.now_ms // 1000, "rfc1123": format_datetime(now)})
 
     def _status(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
-        stamp = iso_us(ctx.now_ms).split(".")[0] + "Z"
+        stamp = iso_z(ctx.now_ms, 0)
         return self._ok({"status": "online", "timestamp": stamp})
 
     def _assets(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
@@ -258,9 +253,9 @@ class Kraken(Venue):
 
     @staticmethod
     def _answer(
-        method: str, request_id: object, now_ms: int, **fields: object
+        method: str, request_id: object, stamp_ms: int, **fields: object
     ) -> dict[str, object]:
-        stamp = iso_us(now_ms)
+        stamp = iso_z(stamp_ms)
         return {
             "method": method,
             "req_id": request_id,
@@ -272,7 +267,7 @@ class Kraken(Venue):
     def on_client_frame(
         self, state: WsSessionState, text: str, listings: Mapping[str, Listing]
     ) -> WsReply:
-        now = _now_ms()
+        now = now_ms()
         try:
             request = json.loads(text)
         except json.JSONDecodeError:
@@ -335,7 +330,7 @@ class Kraken(Venue):
         error = self._answer(
             "subscribe",
             request_id,
-            _now_ms(),
+            now_ms(),
             error=f"Currency pair not supported {symbol}",
             success=False,
             symbol=symbol,
@@ -362,15 +357,11 @@ class Kraken(Venue):
             "change": round(change, d),
             "change_pct": round(change / quote.open_24h * 100, 2),
             "trades": quote.trade_count_24h,
-            "timestamp": iso_us(quote.event_ms),
+            "timestamp": iso_z(quote.event_ms),
         }
         kind = "snapshot" if snapshot else "update"
         return dumps({"channel": "ticker", "type": kind, "data": [data]})
 
-    def heartbeat_frame(self, state: WsSessionState, now_ms: int) -> str | None:
+    def heartbeat_frame(self, state: WsSessionState, stamp_ms: int) -> str | None:
         # kraken sends heartbeats once a connection has subscribed to something
         return '{"channel":"heartbeat"}' if state.extra.get("subscribed") else None
-
-
-def _now_ms() -> int:
-    return epoch_us_now() // 1000
