@@ -138,3 +138,19 @@ def test_stray_values_and_missing_epoch_times_are_read_without_losing_the_row(
     assert ticks[150][5] is None  # a non-numeric price is read as null, and flagged downstream
     assert ticks[7][4] == int(datetime.fromisoformat(text_7[0]).timestamp() * 1000) * 1000
     assert "event=mixed_value_types" in caplog.text
+
+
+def test_an_unparseable_reception_time_keeps_the_row_with_a_null_time(
+    landing_dir: Path, lake_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    original = make_landing(landing_dir / "worker_0.sqlite", ticks=50, original=True)
+    with closing(sqlite3.connect(original.path)) as connection, connection:
+        connection.execute("update market_ticks set ingestion_ts_utc = 'garbage' where id = 5")
+
+    assert run_export(landing_dir, lake_dir) == 0
+
+    ticks = {tick[1]: tick for tick in lake_ticks(lake_dir)}
+    assert len(ticks) == 50
+    assert ticks[5][4] is None
+    assert ticks[5][15] == "1970-01-01"
+    assert "event=unparseable_times" in caplog.text
