@@ -227,6 +227,12 @@ class Sandbox:
         session = WsSession(venue, ws, state, self.faults, self.sent, request.transport)
         self.sessions.add(session)
         counters["ws_connections"] += 1
+        log.info(
+            "event=ws_open exchange=%s connection=%s path=%s",
+            venue.id,
+            state.connection_id,
+            path,
+        )
         writer = asyncio.ensure_future(session.run_writer())
         for frame in venue.on_open(state):
             session.enqueue(Outbound(frame))
@@ -237,6 +243,12 @@ class Sandbox:
             if session.half_open:
                 await session.closed.wait()
         finally:
+            log.info(
+                "event=ws_close exchange=%s connection=%s code=%s",
+                venue.id,
+                state.connection_id,
+                ws.close_code,
+            )
             self.sessions.discard(session)
             self.feed.forget(session)
             writer.cancel()

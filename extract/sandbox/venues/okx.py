@@ -150,11 +150,11 @@ class Okx(Venue):
             "open24h": fmt(quote.open_24h, d),
             "high24h": fmt(quote.high_24h, d),
             "low24h": fmt(quote.low_24h, d),
+            "sodUtc0": fmt(quote.open_24h, d),
+            "sodUtc8": fmt(quote.open_24h, d),
             "volCcy24h": fmt(quote.quote_volume_24h, 8),
             "vol24h": fmt(quote.base_volume_24h, 8),
             "ts": str(quote.event_ms),
-            "sodUtc0": fmt(quote.open_24h, d),
-            "sodUtc8": fmt(quote.open_24h, d),
         }
 
     def _ticker(self, ctx: RestContext, query: Mapping[str, str]) -> RestReply:
