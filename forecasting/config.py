@@ -190,9 +190,19 @@ def load_config(
         if value is not None:
             settings[name] = _parse(name, value, "option")
     config = replace(ForecastConfig(), **settings)
-    if config.conformal_windows * config.horizon >= config.min_series_points:
+    longest_lookback = max(config.season_length, config.window_size)
+    if config.min_train_points < longest_lookback:
+        # SeasonalNaive / WindowAverage would forecast NaN from the first cutoff
         raise ConfigError(
-            f"conformal_windows x horizon ({config.conformal_windows * config.horizon}) must be"
-            f" below the shortest usable series ({config.min_series_points} buckets)"
+            f"min_train_points ({config.min_train_points}) must be >= season_length and"
+            f" window_size (longest {longest_lookback})"
+        )
+    calibration = config.conformal_windows * config.horizon
+    if config.min_series_points - calibration < config.window_size:
+        # conformal intervals refit WindowAverage on all but the last calibration buckets
+        raise ConfigError(
+            f"conformal_windows x horizon ({calibration}) must leave at least window_size"
+            f" ({config.window_size}) of the shortest usable series"
+            f" ({config.min_series_points} buckets)"
         )
     return config

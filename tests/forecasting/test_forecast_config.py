@@ -43,6 +43,7 @@ def test_defaults_need_300_buckets_per_series() -> None:
         ({"n_jobs": "0"}, "must be >= 1, or -1"),
         ({"cv_refit": "maybe"}, "must be true or false"),
         ({"conformal_windows": "5"}, "conformal_windows x horizon (300)"),
+        ({"min_train_points": "30"}, "min_train_points (30) must be >= season_length"),
     ],
 )
 def test_bad_values_are_named_in_one_line(cli_values: dict[str, str], message: str) -> None:
