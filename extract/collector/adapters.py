@@ -54,15 +54,17 @@ def adapter_for(exchange_id: str) -> ExchangeAdapter:
 
 
 def _epoch_ms(value: Any) -> int | None:
+    if type(value) is int:  # the common case first: this runs once per tick
+        return value if value > 0 else None
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, float):
         return int(value) if value > 0 else None
     if isinstance(value, str) and value:
         if value.isdigit():
             return int(value)
         try:
-            return int(parse_utc(value).timestamp() * 1000)
+            return int(parse_utc(_trim_fraction_to_micros(value)).timestamp() * 1000)
         except ValueError:
             return None
     return None
@@ -86,12 +88,8 @@ def exchange_time_ms(adapter: ExchangeAdapter, ticker: Mapping[str, Any], frame:
             container = frame
         else:
             container = ticker
-        if not isinstance(container, Mapping):
-            continue
-        raw = container.get(key)
-        if isinstance(raw, str) and not raw.isdigit():
-            raw = _trim_fraction_to_micros(raw)
-        value = _epoch_ms(raw)
-        if value is not None:
-            return value
+        if isinstance(container, dict):
+            value = _epoch_ms(container.get(key))
+            if value is not None:
+                return value
     return None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
+from extract.collector.clock import IsoMsText
 from extract.collector.logs import log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
@@ -70,7 +71,9 @@ class CaptureStats:
 
 
 def _number(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
+    if value is None or type(value) is float:  # ccxt's unified tickers hold floats already
+        return value
+    if isinstance(value, bool):
         return None
     try:
         return float(value)
@@ -114,6 +117,10 @@ class ExchangeCapture:
         self._arrival_us = 0
         self._frame_connection: Connection | None = None
         self._frame: Any = None
+        self._frame_text: str | None = None
+        self._frame_tickers: list[tuple[str, Any]] = []
+        self._arrival_clock = IsoMsText()
+        self._exchange_clock = IsoMsText()
         self._last_info: dict[str, Any] = {}
         self._last_exchange_ts: dict[str, int] = {}
         self._malformed_since_event = 0
@@ -168,6 +175,7 @@ class ExchangeCapture:
                 self.stats.bytes += len(data)
             self._arrival_us = arrival_us
             self._frame_connection = connection
+            self._frame_text = data if isinstance(data, str) else None
             try:
                 original(message)
             except Exception as error:
@@ -268,72 +276,88 @@ class ExchangeCapture:
         if not isinstance(tickers, _RecordingTickers):
             tickers = _RecordingTickers(tickers or {})
             exchange.tickers = tickers
-        tickers.recorder = self.record_ws_ticker
+        tickers.recorder = self._collect_frame_ticker
         self._frame = frame
 
+    def _collect_frame_ticker(self, symbol: str, ticker: Any) -> None:
+        self._frame_tickers.append((symbol, ticker))
+
     def end_ticker_frame(self, exchange: Any) -> None:
+        """Land what the handler stored; runs even if the handler failed halfway."""
         tickers = exchange.tickers
         if isinstance(tickers, _RecordingTickers):
             tickers.recorder = None
-        self._frame = None
-
-    def record_ws_ticker(self, symbol: str, ticker: Any) -> None:
+        pending, self._frame_tickers = self._frame_tickers, []
         connection = self._frame_connection
-        self._record(symbol, ticker, self._arrival_us, "ws", connection)
-        if connection is not None:
-            connection.ticks += 1
+        # A frame that carried one ticker is its raw record; otherwise each ticker's own JSON.
+        frame_text = self._frame_text if len(pending) == 1 else None
+        for symbol, ticker in pending:
+            self._land(symbol, ticker, self._arrival_us, "ws", connection, frame_text)
+        self._frame = None
+        if connection is not None and pending:
+            connection.ticks += len(pending)
             connection.last_tick_us = self._arrival_us
-            if connection.ticks == 1:
+            if connection.ticks == len(pending):
                 self.emit(
                     "subscribed",
                     connection,
-                    first_symbol=symbol,
+                    first_symbol=pending[0][0],
                     first_tick_s=round((self._arrival_us - connection.opened_us) / 1e6, 3),
                 )
 
     def record_rest_ticker(self, symbol: str, ticker: Any, received_us: int) -> None:
-        self._record(symbol, ticker, received_us, "rest", None)
+        self._land(symbol, ticker, received_us, "rest", None, None)
 
-    def _record(
-        self, symbol: str, ticker: Any, arrival_us: int, source: str, connection: Connection | None
+    def _land(
+        self,
+        symbol: str,
+        ticker: Any,
+        arrival_us: int,
+        source: str,
+        connection: Connection | None,
+        frame_text: str | None,
     ) -> None:
-        if not isinstance(ticker, Mapping):
+        if not isinstance(ticker, dict):
             return
         info = ticker.get("info")
         if info is not None and self._last_info.get(symbol) == info:
             self.stats.duplicates += 1
         self._last_info[symbol] = info
         exchange_ts = exchange_time_ms(self.adapter, ticker, self._frame)
+        exchange_text = None
         if exchange_ts is not None:
+            exchange_text = self._exchange_clock.from_ms(exchange_ts)
             previous = self._last_exchange_ts.get(symbol)
             if previous is not None and exchange_ts < previous:
                 self.stats.out_of_order += 1
             else:
                 self._last_exchange_ts[symbol] = exchange_ts
-        last = _number(ticker.get("last"))
         raw_json = None
         if self.store_raw_json:
-            raw_json = json.dumps(info, separators=(",", ":"), default=str)
+            raw_json = frame_text or json.dumps(info, separators=(",", ":"), default=str)
+        last = _number(ticker.get("last"))
         self.sink.tick(
             Tick(
-                ingestion_ts_us=arrival_us,
-                exchange_id=self.exchange_id,
-                symbol=symbol,
-                market_type=self.market_types.get(symbol),
-                price=last if last is not None else _number(ticker.get("close")),
-                bid=_number(ticker.get("bid")),
-                ask=_number(ticker.get("ask")),
-                last=last,
-                open=_number(ticker.get("open")),
-                high=_number(ticker.get("high")),
-                low=_number(ticker.get("low")),
-                base_volume=_number(ticker.get("baseVolume")),
-                quote_volume=_number(ticker.get("quoteVolume")),
-                exchange_ts_ms=exchange_ts,
-                exchange_ts_source="exchange" if exchange_ts is not None else "missing",
-                raw_json=raw_json,
-                source=source,
-                connection_id=connection.connection_id if connection is not None else None,
+                self._arrival_clock.from_us(arrival_us),
+                self.exchange_id,
+                symbol,
+                self.market_types.get(symbol),
+                last if last is not None else _number(ticker.get("close")),
+                _number(ticker.get("bid")),
+                _number(ticker.get("ask")),
+                last,
+                _number(ticker.get("open")),
+                _number(ticker.get("high")),
+                _number(ticker.get("low")),
+                _number(ticker.get("baseVolume")),
+                _number(ticker.get("quoteVolume")),
+                exchange_ts,
+                exchange_text,
+                raw_json,
+                arrival_us,
+                "exchange" if exchange_ts is not None else "missing",
+                source,
+                connection.connection_id if connection is not None else None,
             )
         )
         self.stats.ticks += 1

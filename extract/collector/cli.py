@@ -16,18 +16,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import ccxt.pro
-
 from extract.collector.config import CollectorConfig, ConfigError, load_config
 from extract.collector.logs import configure, log_event
 from extract.collector.planning import make_plan, plan_document, score, write_plan
-from extract.collector.profiling import profile_exchanges
-from extract.collector.supervisor import supervise
-from extract.sandbox.client import SANDBOX_EXCHANGES
+from extract.collector.supervisor import start_worker_server, supervise
 
 
 def resolve_exchanges(config: CollectorConfig) -> list[str]:
     """The exchanges to collect, in a stable order, or a ConfigError saying what is wrong."""
+    # ccxt takes seconds to import: it is imported here, after the worker forkserver started
+    import ccxt.pro
+
+    from extract.sandbox.client import SANDBOX_EXCHANGES
+
     supported = set(ccxt.pro.exchanges)
     for option, names in (
         ("--exchanges", config.exchanges),
@@ -55,6 +56,8 @@ def resolve_exchanges(config: CollectorConfig) -> list[str]:
 
 async def run_service(config: CollectorConfig, exchanges: Sequence[str]) -> int:
     if config.profile_seconds:
+        from extract.collector.profiling import profile_exchanges
+
         log_event(
             logging.INFO,
             "profiling",
@@ -86,8 +89,6 @@ async def run_service(config: CollectorConfig, exchanges: Sequence[str]) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if config.duration_s:
-        loop.call_later(config.duration_s, stop.set)
     outcomes = await supervise(assignments, config, stop)
     failed = [outcome.worker_id for outcome in outcomes if outcome.state == "failed"]
     log_event(
@@ -104,6 +105,8 @@ def main(argv: Sequence[str]) -> int:
     try:
         config = load_config(argv)
         configure(config.log_level, config.log_file)
+        if not config.dry_run:
+            start_worker_server()
         exchanges = resolve_exchanges(config)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

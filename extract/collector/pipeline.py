@@ -43,6 +43,8 @@ class LandingPipeline:
         self._events: list[ConnectionEvent] = []
         self._wake = asyncio.Event()
         self._failing_since_retry = 0
+        self._draining = False
+        self._task: asyncio.Task[None] | None = None
 
     # -- the sink capture writes into -----------------------------------------------------------
 
@@ -76,64 +78,100 @@ class LandingPipeline:
     # -- committing -----------------------------------------------------------------------------
 
     def flush(self) -> bool:
-        """Commit everything waiting, batch by batch; False if a commit failed (batch kept)."""
+        """Commit everything waiting, in this thread; False if a commit failed (batch kept)."""
+        if self._task is not None and not self._task.done():
+            raise RuntimeError("flush() while the commit loop runs; use drain()")
         while self._ticks or self._events:
-            ticks = self._ticks[: self.batch_size]
-            events = self._events[: self.batch_size]
+            ticks, events = self._ticks[: self.batch_size], self._events[: self.batch_size]
             try:
                 self.writer.write(ticks, events)
             except LandingWriteError as error:
-                self.stats.write_failures += 1
-                if self._failing_since_retry == 0:
-                    log_event(
-                        logging.ERROR,
-                        "landing_write_failed",
-                        exchange=None,
-                        db=str(self.writer.path),
-                        error=str(error),
-                        waiting_ticks=len(self._ticks),
-                        waiting_events=len(self._events),
-                        action="keeping the batch in memory and retrying",
-                    )
-                self._failing_since_retry += 1
+                self._failed(error)
                 return False
-            del self._ticks[: len(ticks)]
-            del self._events[: len(events)]
-            self.stats.ticks_landed += len(ticks)
-            self.stats.events_landed += len(events)
-            if self._failing_since_retry:
-                log_event(
-                    logging.WARNING,
-                    "landing_write_recovered",
-                    exchange=None,
-                    db=str(self.writer.path),
-                    failed_attempts=self._failing_since_retry,
-                )
-                self._failing_since_retry = 0
+            self._committed(len(ticks), len(events))
         return True
 
+    async def _flush_off_loop(self) -> bool:
+        """As :meth:`flush`, but each commit runs in a thread: SQLite releases the GIL while it
+        writes, so the event loop keeps stamping frames as they arrive during a commit."""
+        while self._ticks or self._events:
+            ticks, events = self._ticks[: self.batch_size], self._events[: self.batch_size]
+            try:
+                await asyncio.to_thread(self.writer.write, ticks, events)
+            except LandingWriteError as error:
+                self._failed(error)
+                return False
+            # only appends happened meanwhile, so the batch is still at the front
+            self._committed(len(ticks), len(events))
+        return True
+
+    def _committed(self, tick_count: int, event_count: int) -> None:
+        del self._ticks[:tick_count]
+        del self._events[:event_count]
+        self.stats.ticks_landed += tick_count
+        self.stats.events_landed += event_count
+        if self._failing_since_retry:
+            log_event(
+                logging.WARNING,
+                "landing_write_recovered",
+                exchange=None,
+                db=str(self.writer.path),
+                failed_attempts=self._failing_since_retry,
+            )
+            self._failing_since_retry = 0
+
+    def _failed(self, error: LandingWriteError) -> None:
+        self.stats.write_failures += 1
+        if self._failing_since_retry == 0:
+            log_event(
+                logging.ERROR,
+                "landing_write_failed",
+                exchange=None,
+                db=str(self.writer.path),
+                error=str(error),
+                waiting_ticks=len(self._ticks),
+                waiting_events=len(self._events),
+                action="keeping the batch in memory and retrying",
+            )
+        elif self._failing_since_retry % 10 == 0:
+            log_event(
+                logging.ERROR,
+                "landing_write_still_failing",
+                exchange=None,
+                db=str(self.writer.path),
+                failed_attempts=self._failing_since_retry,
+                waiting_ticks=len(self._ticks),
+            )
+        self._failing_since_retry += 1
+
     async def run(self) -> None:
-        """Flush until cancelled; the owner calls :meth:`flush` once more after cancelling."""
+        """Commit every flush interval, or as soon as a batch is full, until :meth:`drain`.
+        While commits fail, retries back off (a full batch does not hurry them)."""
         delay = self.flush_interval_s
-        while True:
-            if self._failing_since_retry:
-                await asyncio.sleep(delay)  # while failing, a full batch does not hurry a retry
-            else:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
-                except TimeoutError:
-                    pass
+        while not self._draining:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
             self._wake.clear()
-            if self.flush():
+            if self._failing_since_retry and not self._draining:
+                await asyncio.sleep(delay)
+            if await self._flush_off_loop():
                 delay = self.flush_interval_s
             else:
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)
-                if self._failing_since_retry and self._failing_since_retry % 10 == 0:
-                    log_event(
-                        logging.ERROR,
-                        "landing_write_still_failing",
-                        exchange=None,
-                        db=str(self.writer.path),
-                        failed_attempts=self._failing_since_retry,
-                        waiting_ticks=len(self._ticks),
-                    )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def drain(self, attempts: int = 5) -> bool:
+        """Stop the commit loop (after its commit in flight), then commit what is left;
+        False if ticks remain uncommitted after ``attempts`` tries."""
+        self._draining = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        for _ in range(attempts):
+            if self.flush():
+                return True
+        return False

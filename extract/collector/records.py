@@ -1,15 +1,21 @@
-"""The records that cross module borders inside the collector: one tick, one connection event."""
+"""The records that cross module borders inside the collector: one tick, one connection event.
+
+``Tick`` is a ``NamedTuple`` rather than a frozen dataclass on purpose: it is built once per
+ticker update on the hot path and handed to SQLite's ``executemany`` as is, its fields in the
+order of the writer's INSERT, so landing a tick costs no per-row conversion. It is just as
+immutable and typed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(NamedTuple):
     """One ticker update as landed; ``ingestion_ts_us`` is the arrival time of its frame."""
 
-    ingestion_ts_us: int
+    ingestion_ts_utc: str
     exchange_id: str
     symbol: str
     market_type: str | None
@@ -23,8 +29,10 @@ class Tick:
     base_volume: float | None
     quote_volume: float | None
     exchange_ts_ms: int | None
-    exchange_ts_source: str
+    exchange_ts_utc: str | None
     raw_json: str | None
+    ingestion_ts_us: int
+    exchange_ts_source: str
     source: str
     connection_id: str | None
 

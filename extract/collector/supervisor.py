@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import multiprocessing.process
 import sys
 import time
@@ -63,6 +64,11 @@ _WORKER_CONTEXT = multiprocessing.get_context("forkserver")
 _WORKER_CONTEXT.set_forkserver_preload(["extract.collector.worker"])
 
 
+def start_worker_server() -> None:
+    """Start the forkserver now, so its ccxt import overlaps with the supervisor's own start."""
+    multiprocessing.forkserver.ensure_running()
+
+
 def _worker_entry(worker_id: int, exchanges: tuple[str, ...], config_json: str) -> None:
     from extract.collector.worker import main
 
@@ -108,6 +114,7 @@ class WorkerSupervisor:
         self.db_path = Path(assignment.db_path)
         self.process: multiprocessing.process.BaseProcess | None = None
         self.starts = 0
+        self.started = asyncio.Event()
 
     def _record(self, event_type: str, level: int = logging.INFO, **details: Any) -> None:
         worker_id = self.assignment.worker_id
@@ -134,6 +141,7 @@ class WorkerSupervisor:
                 name=f"collector-worker-{self.assignment.worker_id}",
             )
             await asyncio.to_thread(self.process.start)
+            self.started.set()
             self.starts += 1
             started = time.monotonic()
             self._record(
@@ -205,5 +213,18 @@ class WorkerSupervisor:
 async def supervise(
     assignments: Sequence[WorkerAssignment], config: CollectorConfig, stop: asyncio.Event
 ) -> list[WorkerOutcome]:
+    """Run every worker until ``stop``; with ``duration_s``, stop that long after all started."""
     supervisors = [WorkerSupervisor(assignment, config) for assignment in assignments]
-    return list(await asyncio.gather(*(supervisor.run(stop) for supervisor in supervisors)))
+    runs = [asyncio.create_task(supervisor.run(stop)) for supervisor in supervisors]
+    if config.duration_s:
+
+        async def all_started() -> None:
+            for supervisor in supervisors:
+                await supervisor.started.wait()
+
+        started = asyncio.create_task(all_started())
+        waiting: set[asyncio.Future[Any]] = {started, *runs}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        asyncio.get_running_loop().call_later(config.duration_s, stop.set)
+    return list(await asyncio.gather(*runs))

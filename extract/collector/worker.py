@@ -119,7 +119,7 @@ async def run_worker(worker_id: int, exchanges: Sequence[str], config: Collector
         exchanges=",".join(exchanges),
         db=str(db_path),
     )
-    flusher = asyncio.create_task(pipeline.run())
+    pipeline.start()
     status = asyncio.create_task(
         _report_status(worker_id, sessions, pipeline, config.status_interval_s)
     )
@@ -130,10 +130,11 @@ async def run_worker(worker_id: int, exchanges: Sequence[str], config: Collector
     crashed = await _wait_for_stop_or_crash(worker_id, session_tasks, stop)
     stop.set()
     await _drain(worker_id, session_tasks, pipeline, config.drain_timeout_s)
-    for task in (flusher, status):
-        task.cancel()
-    await asyncio.gather(flusher, status, return_exceptions=True)
-    flushed = _final_flush(pipeline)
+    status.cancel()
+    await asyncio.gather(status, return_exceptions=True)
+    flushed = await pipeline.drain(FINAL_FLUSH_ATTEMPTS)
+    if not flushed:
+        log_event(logging.ERROR, "ticks_lost_at_exit", exchange=None, queue_depth=pipeline.depth)
     log_event(
         logging.INFO,
         "worker_exit",
@@ -187,14 +188,6 @@ async def _drain(
         task.cancel()
     if pending:
         await asyncio.wait(pending, timeout=5.0)
-
-
-def _final_flush(pipeline: LandingPipeline) -> bool:
-    for _ in range(FINAL_FLUSH_ATTEMPTS):
-        if pipeline.flush():
-            return True
-    log_event(logging.ERROR, "ticks_lost_at_exit", exchange=None, queue_depth=pipeline.depth)
-    return False
 
 
 def main(argv: Sequence[str]) -> int:

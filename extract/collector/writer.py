@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from extract.landing.schema import (
     EXTENDED_MARKET_TICK_COLUMNS,
     LANDING_DDL,
 )
-from extract.timeutil import epoch_us_now, iso_ms_from_epoch_ms, iso_ms_from_epoch_us
+from extract.timeutil import epoch_us_now, iso_ms_from_epoch_us
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -33,12 +34,9 @@ _EXTENDED_COLUMN_TYPES = {
     "event_ts_us": "INTEGER",
 }
 
-_INSERT_TICK = (
-    "INSERT INTO market_ticks (ingestion_ts_utc, exchange_id, symbol, market_type, price, bid, "
-    "ask, last, open, high, low, base_volume, quote_volume, exchange_ts_ms, exchange_ts_utc, "
-    "raw_json, ingestion_ts_us, exchange_ts_source, source, worker_id, connection_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# Columns in the order of Tick's fields, plus worker_id, which the writer fills in as a constant.
+_TICK_COLUMNS = ", ".join(Tick._fields)
+_TICK_PLACEHOLDERS = ", ".join("?" for _ in Tick._fields)
 _INSERT_EVENT = (
     "INSERT INTO connection_events (event_ts_utc, exchange_id, symbol, event_type, details_json, "
     "event_ts_us, worker_id, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -64,7 +62,9 @@ def _upgrade_original_schema(connection: sqlite3.Connection) -> None:
 def open_landing(path: Path, max_bytes: int = 0) -> sqlite3.Connection:
     """Open (creating if needed) a landing database in WAL mode with the landing schema."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     connection.execute("PRAGMA journal_mode = WAL")
     # WAL + NORMAL: a commit survives a process kill; only an OS crash can lose the last commits.
@@ -75,35 +75,6 @@ def open_landing(path: Path, max_bytes: int = 0) -> sqlite3.Connection:
         page_size = connection.execute("PRAGMA page_size").fetchone()[0]
         connection.execute(f"PRAGMA max_page_count = {max(1, max_bytes // page_size)}")
     return connection
-
-
-def tick_row(tick: Tick, worker_id: int | None) -> tuple[Any, ...]:
-    exchange_ts_utc = (
-        iso_ms_from_epoch_ms(tick.exchange_ts_ms) if tick.exchange_ts_ms is not None else None
-    )
-    return (
-        iso_ms_from_epoch_us(tick.ingestion_ts_us),
-        tick.exchange_id,
-        tick.symbol,
-        tick.market_type,
-        tick.price,
-        tick.bid,
-        tick.ask,
-        tick.last,
-        tick.open,
-        tick.high,
-        tick.low,
-        tick.base_volume,
-        tick.quote_volume,
-        tick.exchange_ts_ms,
-        exchange_ts_utc,
-        tick.raw_json,
-        tick.ingestion_ts_us,
-        tick.exchange_ts_source,
-        tick.source,
-        worker_id,
-        tick.connection_id,
-    )
 
 
 def event_row(event: ConnectionEvent, worker_id: int | None) -> tuple[Any, ...]:
@@ -144,13 +115,24 @@ class LandingWriter:
         self.path = path
         self.worker_id = worker_id
         self._connection = open_landing(path, max_bytes)
+        # commits run in a worker thread (see pipeline); the lock keeps one user at a time
+        self._lock = threading.Lock()
+        worker_value = "NULL" if worker_id is None else str(int(worker_id))
+        self._insert_tick = (
+            f"INSERT INTO market_ticks ({_TICK_COLUMNS}, worker_id) "
+            f"VALUES ({_TICK_PLACEHOLDERS}, {worker_value})"
+        )
 
     def write(self, ticks: Sequence[Tick], events: Sequence[ConnectionEvent]) -> None:
+        with self._lock:
+            self._write(ticks, events)
+
+    def _write(self, ticks: Sequence[Tick], events: Sequence[ConnectionEvent]) -> None:
         connection = self._connection
         try:
             connection.execute("BEGIN")
             if ticks:
-                connection.executemany(_INSERT_TICK, [tick_row(t, self.worker_id) for t in ticks])
+                connection.executemany(self._insert_tick, ticks)
             if events:
                 connection.executemany(
                     _INSERT_EVENT, [event_row(e, self.worker_id) for e in events]
@@ -166,15 +148,17 @@ class LandingWriter:
 
     def last_live_tick_us(self, exchange_id: str) -> int | None:
         """Reception time of the newest live (websocket or REST) tick of an exchange, if any."""
-        row = self._connection.execute(
-            "SELECT ingestion_ts_us FROM market_ticks WHERE exchange_id = ? AND source != "
-            "'backfill' AND ingestion_ts_us IS NOT NULL ORDER BY id DESC LIMIT 1",
-            (exchange_id,),
-        ).fetchone()
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT ingestion_ts_us FROM market_ticks WHERE exchange_id = ? AND source != "
+                "'backfill' AND ingestion_ts_us IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (exchange_id,),
+            ).fetchone()
         return None if row is None else int(row[0])
 
     def close(self) -> None:
-        self._connection.close()
+        with self._lock:
+            self._connection.close()
 
 
 def append_events(path: Path, events: Iterable[ConnectionEvent], worker_id: int | None) -> None:

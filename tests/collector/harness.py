@@ -97,7 +97,7 @@ class InProcessCollector:
 
     async def __aenter__(self) -> InProcessCollector:
         self._tasks = [asyncio.create_task(session.run()) for session in self.sessions]
-        self._tasks.append(asyncio.create_task(self.pipeline.run()))
+        self.pipeline.start()
         return self
 
     async def __aexit__(
@@ -107,15 +107,13 @@ class InProcessCollector:
         traceback: TracebackType | None,
     ) -> None:
         self.stop.set()
-        sessions, flusher = self._tasks[:-1], self._tasks[-1]
-        _, pending = await asyncio.wait(sessions, timeout=self.config.drain_timeout_s)
+        _, pending = await asyncio.wait(self._tasks, timeout=self.config.drain_timeout_s)
         for task in pending:
             task.cancel()
-        flusher.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.pipeline.flush()
+        await self.pipeline.drain(attempts=1)
         self.writer.close()
-        errors = [t.exception() for t in sessions if not t.cancelled() and t.exception()]
+        errors = [t.exception() for t in self._tasks if not t.cancelled() and t.exception()]
         assert not errors, f"a session crashed: {errors}"
         assert not pending, "a session did not stop within the drain timeout"
 
@@ -130,16 +128,14 @@ class InProcessCollector:
         while not condition():
             if time.monotonic() - started > timeout_s:
                 raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-            self.pipeline.flush()
             await asyncio.sleep(0.05)
         return time.monotonic() - started
 
     def count(self, sql: str, *params: object) -> int:
-        self.pipeline.flush()
+        """Count committed rows (the pipeline commits every flush_interval_s)."""
         return int(query(self.db_path, sql, *params)[0][0])
 
     def events(self, event_type: str, exchange: str | None = None) -> list[dict[str, Any]]:
-        self.pipeline.flush()
         return events(self.db_path, event_type, exchange)
 
 

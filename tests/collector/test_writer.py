@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from extract.collector.clock import IsoMsText
 from extract.collector.records import Tick
 from extract.collector.writer import LandingWriteError, LandingWriter, append_events, make_event
 from extract.landing.schema import (
@@ -14,10 +15,13 @@ from extract.landing.schema import (
     ORIGINAL_LANDING_DDL,
     ORIGINAL_MARKET_TICK_COLUMNS,
 )
+from extract.timeutil import iso_ms_from_epoch_ms, iso_ms_from_epoch_us
 
 
 def tick(n: int, *, raw: str = "{}", exchange_ts_ms: int | None = 1_795_238_675_680) -> Tick:
     return Tick(
+        ingestion_ts_utc=iso_ms_from_epoch_us(1_795_238_675_757_123 + n),
+        exchange_ts_utc=iso_ms_from_epoch_ms(exchange_ts_ms) if exchange_ts_ms else None,
         ingestion_ts_us=1_795_238_675_757_123 + n,
         exchange_id="binance",
         symbol="BTC/USDT",
@@ -108,7 +112,20 @@ def test_the_supervisor_appends_events_to_a_worker_database(tmp_path: Path) -> N
 def test_last_live_tick_ignores_backfill_rows(tmp_path: Path) -> None:
     writer = LandingWriter(tmp_path / "w.sqlite", worker_id=0)
     assert writer.last_live_tick_us("binance") is None
-    backfill = Tick(**{**{f: getattr(tick(5), f) for f in Tick.__slots__}, "source": "backfill"})
+    backfill = tick(5)._replace(source="backfill")
     writer.write([tick(1), backfill], [])
     assert writer.last_live_tick_us("binance") == tick(1).ingestion_ts_us
     writer.close()
+
+
+def test_the_hot_path_time_text_matches_the_shared_helper() -> None:
+    clock = IsoMsText()
+    for epoch_us in (
+        0,
+        1_795_238_675_757_123,
+        1_795_238_675_999_999,
+        1_795_238_676_000_000,
+        1_700_000_000_000_500,
+    ):
+        assert clock.from_us(epoch_us) == iso_ms_from_epoch_us(epoch_us)
+    assert clock.from_ms(1_795_238_675_680) == iso_ms_from_epoch_ms(1_795_238_675_680)
