@@ -41,7 +41,7 @@ log = logging.getLogger("extract.sandbox")
 CONTROL_PREFIX = "/_control"
 # the longest a client frame may be; anything larger is answered with a close (1009)
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
-# how long a close handshake may take at shutdown before the socket is aborted
+# how long a close handshake may take before the socket is aborted
 CLOSE_TIMEOUT_S = 1.0
 
 
@@ -119,6 +119,7 @@ class Sandbox:
             targets = [s for s in self.sessions if s.exchange == spec.exchange]
         elif spec.count is not None:
             targets = targets[: spec.count]
+        closing = []
         for session in targets:
             fault.fired += 1
             if fault.remaining is not None:
@@ -127,9 +128,10 @@ class Sandbox:
             if spec.kind == "half_open":
                 session.go_half_open()
             elif spec.kind == "drop" and spec.mode == "close":
-                await session.ws.close(code=spec.code, message=b"sandbox fault: drop")
+                closing.append(close_or_abort(session, spec.code, b"sandbox fault: drop"))
             else:
                 session.abort()
+        await asyncio.gather(*closing)
         if spec.kind == "half_open" and spec.duration_s is not None:
             # a half-open socket is eventually reaped, as a NAT or load balancer would
             await asyncio.sleep(spec.duration_s)
@@ -163,16 +165,9 @@ class Sandbox:
     async def _on_shutdown(self, app: web.Application) -> None:
         for task in list(self._tasks):
             task.cancel()
-        for session in list(self.sessions):
-            if session.half_open:  # nobody reads its socket, a close handshake would hang
-                session.abort()
-                continue
-            try:
-                await asyncio.wait_for(
-                    session.ws.close(code=1001, message=b"sandbox shutting down"), CLOSE_TIMEOUT_S
-                )
-            except TimeoutError:
-                session.abort()
+        await asyncio.gather(
+            *(close_or_abort(s, 1001, b"sandbox shutting down") for s in list(self.sessions))
+        )
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         host = request.match_info["host"]
@@ -315,7 +310,7 @@ class Sandbox:
                 "connections_open": sum(1 for s in self.sessions if s.exchange == exchange),
                 "sent": sent,
                 "sent_total": sum(sent.values()),
-                "updates_scheduled": self.feed.updates[exchange],
+                "updates_published": self.feed.updates[exchange],
                 "schedule_lag": self.feed.lag[exchange].describe(),
                 "counters": dict(self.counters[exchange]),
             }
@@ -387,6 +382,18 @@ class Sandbox:
         subscribers = len(self.feed.subscribers.get(listing.key, {}))
         await self.feed.burst(listing, count)
         return _json_response(200, {"queued": count, "subscribers": subscribers})
+
+
+async def close_or_abort(session: WsSession, code: int, reason: bytes) -> None:
+    """A close frame with ``code``; the TCP connection is aborted if the handshake stalls (or
+    cannot happen because nobody reads a half-open socket)."""
+    if session.half_open:
+        session.abort()
+        return
+    try:
+        await asyncio.wait_for(session.ws.close(code=code, message=reason), CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        session.abort()
 
 
 def compile_routes(routes: dict[str, RestHandler]) -> list[tuple[re.Pattern[str], RestHandler]]:
