@@ -84,6 +84,13 @@ def _record_failures(
 ) -> None:
     for unique_id, error in failures.items():
         info = series.pop(unique_id)
+        log.warning(
+            "skipped exchange=%s symbol=%s reason=fit_failed stage=%s error=%r",
+            info.exchange_id,
+            info.symbol,
+            stage,
+            error,
+        )
         skipped.append(
             SkippedSeries(
                 info.exchange_id, info.symbol, "fit_failed", f"{stage}: {error}", info.n_points
