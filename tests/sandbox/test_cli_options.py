@@ -23,12 +23,10 @@ async def get_json(url: str) -> Any:
             return await response.json()
 
 
-def test_same_seed_serves_the_same_history_and_another_seed_does_not(
-    start_sandbox: Callable[..., str],
-) -> None:
-    first = start_sandbox("--exchanges", "binance", "--coins", "BTC", "--seed", "11")
-    again = start_sandbox("--exchanges", "binance", "--coins", "BTC", "--seed", "11")
-    other = start_sandbox("--exchanges", "binance", "--coins", "BTC", "--seed", "12")
+def test_same_seed_serves_the_same_history(start_sandbox: Callable[..., str]) -> None:
+    """End to end through the CLI; that another seed gives other prices is a model unit test."""
+    args = ("--exchanges", "binance", "--coins", "BTC", "--seed", "11")
+    first, again = start_sandbox(*args), start_sandbox(*args)
 
     async def klines(base: str) -> list[list[Any]]:
         state = await get_json(f"{base}/_control/state")
@@ -40,13 +38,12 @@ def test_same_seed_serves_the_same_history_and_another_seed_does_not(
         rows: list[list[Any]] = await get_json(f"{base}{path}&startTime={start}")
         return rows
 
-    async def main() -> tuple[Any, Any, Any]:
-        return await asyncio.gather(klines(first), klines(again), klines(other))
+    async def main() -> tuple[Any, Any]:
+        return await asyncio.gather(klines(first), klines(again))
 
-    a, b, c = asyncio.run(main())
+    a, b = asyncio.run(main())
     assert len(a) == 30
     assert a == b
-    assert [row[4] for row in a] != [row[4] for row in c]
 
 
 def test_fault_given_on_the_command_line_applies_with_its_bound(
