@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,11 +21,14 @@ class SandboxProcess:
     """``python -m extract sandbox --port 0 ...`` and the URL it printed."""
 
     def __init__(self, *extra_args: str) -> None:
+        # stderr goes to a file: a pipe nobody drains could fill up and freeze the sandbox
+        self._stderr = tempfile.TemporaryFile("w+")
+        self.logged = ""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "extract", "sandbox", "--port", "0", *extra_args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -32,13 +36,11 @@ class SandboxProcess:
 
     def _read_url(self) -> str:
         assert self.process.stdout is not None
-        deadline = time.monotonic() + SANDBOX_START_TIMEOUT_S
-        # readline blocks, but the sandbox prints its line or exits within a second or two
-        line = self.process.stdout.readline()
-        if not line.startswith("sandbox listening on ") or time.monotonic() > deadline:
+        ready, _, _ = select.select([self.process.stdout], [], [], SANDBOX_START_TIMEOUT_S)
+        line = self.process.stdout.readline() if ready else ""
+        if not line.startswith("sandbox listening on "):
             self.stop()
-            stderr = self.process.stderr.read() if self.process.stderr else ""
-            raise RuntimeError(f"sandbox did not start: stdout={line!r} stderr={stderr[-2000:]!r}")
+            raise RuntimeError(f"sandbox did not start: stdout={line!r} stderr={self.logged!r}")
         return line.split()[-1]
 
     def stop(self) -> None:
@@ -49,9 +51,12 @@ class SandboxProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(SANDBOX_STOP_TIMEOUT_S)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        if not self._stderr.closed:
+            self._stderr.seek(0)
+            self.logged = self._stderr.read()[-4000:]  # the tail, for failure messages
+            self._stderr.close()
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,7 @@ async def serve(config: SandboxConfig) -> None:
     await stop.wait()
     state = sandbox.state()
     totals = {ex: info["sent_total"] for ex, info in state["exchanges"].items()}
-    log.warning("event=sandbox_stopping sent_total=%s", totals)
+    log.info("event=sandbox_stopping sent_total=%s", totals)
     await runner.cleanup()
 
 
