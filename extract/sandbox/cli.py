@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault", action="append", default=[], help="a fault to inject (repeatable)"
     )
     parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     return parser
 
