@@ -163,25 +163,28 @@ class MarketModel:
         prices: np.ndarray = reference_price(coin) * np.exp(fair) * (1 + bias + noise)
         return prices
 
-    def candles(self, exchange: str, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
-        """Closed and current 1-minute candles whose open time is in ``[start_ms, end_ms)``.
-
-        Nothing before the anchor exists; a candle that has not started yet is never returned.
-        """
+    def candles(
+        self, exchange: str, coin: str, start_ms: int, end_ms: int, now_ms: int
+    ) -> list[Candle]:
+        """1-minute candles whose open time is in ``[start_ms, end_ms)`` as known at ``now_ms``:
+        closed ones, then the current one built from its seconds so far. Nothing before the
+        anchor exists and nothing after ``now_ms``."""
         first = max(start_ms, self.anchor_ms)
         first_open = -(-(first - self.anchor_ms) // MINUTE_MS) * MINUTE_MS + self.anchor_ms
-        result = []
-        for open_ms in range(first_open, end_ms, MINUTE_MS):
-            result.append(self._candle(exchange, coin, open_ms))
-        return result
+        last_open = min(end_ms - 1, now_ms)
+        return [
+            self._candle(exchange, coin, open_ms, now_ms)
+            for open_ms in range(first_open, last_open + 1, MINUTE_MS)
+        ]
 
-    def _candle(self, exchange: str, coin: str, open_ms: int) -> Candle:
+    def _candle(self, exchange: str, coin: str, open_ms: int, now_ms: int) -> Candle:
         start_s = self._second(open_ms)
-        prices = self.exchange_prices(exchange, coin, start_s, start_s + 60)
+        seconds = min(60, (now_ms - open_ms) // 1000 + 1)
+        prices = self.exchange_prices(exchange, coin, start_s, start_s + seconds)
         volume_rng = random.Random(stable_seed(self.seed, "volume", exchange, coin, open_ms))
-        trades = volume_rng.randint(20, 400)
-        # volume in base units worth roughly 50k-500k quote per minute
-        volume = round(volume_rng.uniform(5e4, 5e5) / float(prices[0]), 8)
+        trades = max(1, volume_rng.randint(20, 400) * seconds // 60)
+        # volume in base units worth roughly 50k-500k quote per minute, pro rata while it runs
+        volume = round(volume_rng.uniform(5e4, 5e5) * seconds / 60 / float(prices[0]), 8)
         return Candle(
             open_ms=open_ms,
             open=float(prices[0]),

@@ -92,7 +92,7 @@ class RestContext:
         return self.model.quote(listing.exchange, listing.coin, listing.quote, self.now_ms)
 
     def candles(self, listing: Listing, start_ms: int, end_ms: int) -> list[Candle]:
-        return self.model.candles(listing.exchange, listing.coin, start_ms, end_ms)
+        return self.model.candles(listing.exchange, listing.coin, start_ms, end_ms, self.now_ms)
 
 
 RestHandler = Callable[[RestContext, Mapping[str, str]], RestReply]

@@ -79,15 +79,15 @@ def test_market_model_is_deterministic_per_seed() -> None:
     t = 1_790_000_000_000 - 3_600_000
     assert _model(1).fair_price("BTC", t) == _model(1).fair_price("BTC", t)
     assert _model(1).fair_price("BTC", t) != _model(2).fair_price("BTC", t)
-    assert _model(1).candles("a", "ETH", t, t + 10 * MINUTE_MS) == _model(1).candles(
-        "a", "ETH", t, t + 10 * MINUTE_MS
-    )
+    now = 1_790_000_000_000
+    window = (t, t + 10 * MINUTE_MS, now)
+    assert _model(1).candles("a", "ETH", *window) == _model(1).candles("a", "ETH", *window)
 
 
 def test_candles_cover_24h_contiguously_and_track_the_fair_price() -> None:
     model = _model(3)
     end = 1_790_000_000_000 // MINUTE_MS * MINUTE_MS
-    candles = model.candles("b", "BTC", end - 24 * 3_600_000, end)
+    candles = model.candles("b", "BTC", end - 24 * 3_600_000, end, end)
     assert len(candles) == 1440
     assert all(b.open_ms - a.open_ms == MINUTE_MS for a, b in itertools.pairwise(candles))
     for candle in candles[::97]:
@@ -106,3 +106,16 @@ def test_exchanges_quote_the_same_coin_close_but_not_identically() -> None:
         assert quote.event_ms == t
     assert a.last != b.last
     assert abs(a.last / b.last - 1) < 0.002
+
+
+def test_the_current_candle_holds_only_the_seconds_so_far() -> None:
+    model = _model(5)
+    minute = 1_790_000_000_000 // MINUTE_MS * MINUTE_MS - MINUTE_MS
+    now = minute + 20_500  # 20.5 s into the minute
+    current = model.candles("a", "BTC", minute, minute + MINUTE_MS, now)[-1]
+    complete = model.candles("a", "BTC", minute, minute + MINUTE_MS, minute + MINUTE_MS)[-1]
+    assert current.open_ms == complete.open_ms == minute
+    second = (now - model.anchor_ms) // 1000
+    assert current.close == float(model.exchange_prices("a", "BTC", second, second + 1)[0])
+    assert current.volume < complete.volume
+    assert model.candles("a", "BTC", minute + MINUTE_MS, minute + 2 * MINUTE_MS, now) == []
