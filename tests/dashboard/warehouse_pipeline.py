@@ -1,0 +1,92 @@
+"""The real pipeline behind the dashboards, small: lake -> dbt build -> forecast -> publish.
+
+A synthetic lake (random walks for 4 exchanges x 3 coins, plus connection events) is built by
+the real dbt project in-process, forecast by the real ``forecasting`` CLI, then published with
+``tools.publish`` to the serving file Superset reads. Used by the dashboard tests and the
+dashboard benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from forecasting.cli import main as forecast_main
+from tests.fixtures.lake import (
+    LakeEvent,
+    SyntheticLakeSpec,
+    utc,
+    write_lake,
+    write_synthetic_lake,
+)
+from tests.fixtures.warehouse import build_warehouse, run_dbt
+from tools.publish import publish
+
+EXCHANGES = ("binance", "coinbase", "kraken", "okx")
+SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
+START_PRICES = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0}
+# Spans midnight so the daily charts have two days.
+LAKE_START_UTC = utc("2026-01-01 21:00:00")
+# Small forecasting settings: a 30-bucket horizon, two cross-validation windows.
+FORECAST_ARGS = ("--horizon", "30", "--cv-step", "30", "--cv-windows", "2")
+FORECAST_MARTS = ("stg_forecast__prices+", "stg_forecast__metrics+")
+
+
+@dataclass(frozen=True)
+class DashboardWarehouse:
+    """Where the pipeline keeps its lake and its build file, and the file Superset reads."""
+
+    lake_dir: Path
+    build_path: Path
+    serving_path: Path
+
+
+def write_lake_hours(
+    lake_dir: Path, start_utc: datetime, hours: float, run_id: str, seed: int
+) -> None:
+    """Ticks of every (exchange, symbol) for ``hours`` from ``start_utc``, with a disconnect and
+    a reconnect per exchange so the connection-health charts have data."""
+    spec = SyntheticLakeSpec(
+        start_utc=start_utc,
+        hours=hours,
+        exchanges=EXCHANGES,
+        symbols=SYMBOLS,
+        ticks_per_pair_per_s=0.2,
+        seed=seed,
+        run_id=run_id,
+        start_prices=START_PRICES,
+    )
+    write_synthetic_lake(lake_dir, spec)
+    events: list[LakeEvent] = []
+    for index, exchange_id in enumerate(EXCHANGES):
+        disconnected = start_utc + timedelta(minutes=30 + 10 * index)
+        events += [
+            LakeEvent(exchange_id, start_utc, "connected"),
+            LakeEvent(exchange_id, disconnected, "disconnect"),
+            LakeEvent(exchange_id, disconnected + timedelta(seconds=2 + 3 * index), "reconnected"),
+        ]
+    write_lake(lake_dir, [], events, run_id=f"{run_id}-events")
+
+
+def build_and_publish(warehouse: DashboardWarehouse) -> None:
+    """dbt build, forecast, rebuild the forecast marts, publish: what `make demo` runs."""
+    build_warehouse(warehouse.lake_dir, warehouse.build_path)
+    exit_code = forecast_main(["--duckdb-path", str(warehouse.build_path), *FORECAST_ARGS])
+    if exit_code != 0:
+        raise RuntimeError(f"forecasting exited with {exit_code}")
+    run = run_dbt(["build", "--select", *FORECAST_MARTS], warehouse.lake_dir, warehouse.build_path)
+    if not run.success:
+        raise RuntimeError(f"dbt build of the forecast marts failed: {run.nodes}")
+    publish(warehouse.build_path, warehouse.serving_path)
+
+
+def create_dashboard_warehouse(root: Path, hours: float = 6.0) -> DashboardWarehouse:
+    warehouse = DashboardWarehouse(
+        lake_dir=root / "lake",
+        build_path=root / "warehouse" / "build.duckdb",
+        serving_path=root / "warehouse" / "serving.duckdb",
+    )
+    write_lake_hours(warehouse.lake_dir, LAKE_START_UTC, hours, run_id="base", seed=7)
+    build_and_publish(warehouse)
+    return warehouse
