@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -316,6 +317,18 @@ def repo_path_exists(repo: Path, text: str) -> bool:
     return next(iter(repo.glob(pattern)), None) is not None if pattern else False
 
 
+@cache
+def is_runtime_path(repo: Path, text: str) -> bool:
+    """A path git ignores (superset_config/home/, .env): created at run time, not in the repo."""
+    completed = subprocess.run(
+        ["git", "check-ignore", "-q", "--no-index", text.rstrip(".,:;")],
+        cwd=repo,
+        check=False,
+        capture_output=True,
+    )
+    return completed.returncode == 0
+
+
 class DiagramChecker:
     def __init__(self, vocabulary: Vocabulary, repo: Path = REPO) -> None:
         self.vocabulary = vocabulary
@@ -379,12 +392,16 @@ class DiagramChecker:
 
     def _check_paths(self, line: str, problems: list[tuple[str, str]]) -> str:
         for match in REPO_PATH.finditer(line):
-            if not repo_path_exists(self.repo, match.group(1)):
+            if not repo_path_exists(self.repo, match.group(1)) and not is_runtime_path(
+                self.repo, match.group(1)
+            ):
                 problems.append(("repository path", match.group(1)))
         return ANY_PATH.sub(" ", line)
 
     def _check_modules(self, line: str, problems: list[tuple[str, str]]) -> str:
         for match in DOTTED_MODULE.finditer(line):
+            if match.group(0).rsplit(".", 1)[-1] in (*FILE_SUFFIXES, "py", "sql"):
+                continue  # a file name such as forecasting.md, not a module
             if not python_reference_exists(self.repo, match.group(0)):
                 problems.append(("Python module or name", match.group(0)))
         return DOTTED_MODULE.sub(" ", line)

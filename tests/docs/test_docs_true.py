@@ -1,0 +1,190 @@
+"""The runbooks name only commands, options, files, models and events that exist, and their links
+resolve; docs/README.md indexes every page of docs/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from diagram_truth import (
+    CLI_OPTION,
+    MODEL_NAME,
+    REPO,
+    DiagramChecker,
+    Vocabulary,
+    dbt_cli_options,
+    load_vocabulary,
+)
+
+DOCS = REPO / "docs"
+# The pages this suite vouches for (the other pages belong to their components' owners).
+CHECKED_PAGES = ("README.md", "operations.md", "troubleshooting.md", "scaling.md")
+# Pages that name other engines' functions (Spark, Trino): their code names are not ours to check.
+PAGES_NAMING_OTHER_ENGINES = frozenset({"scaling.md"})
+# Options of other programs the runbooks show (systemctl, sqlite3, rsync are not ours).
+EXTERNAL_OPTIONS = frozenset({"--now", "--no-index"})
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+LOG_EVENT = re.compile(r"\bevent=([a-z_]+)")
+ENV_OPTION = re.compile(r"\bEXTRACT_([A-Z_]+)\b")
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return load_vocabulary()
+
+
+def page_text(name: str) -> str:
+    path = DOCS / name
+    assert path.is_file(), f"docs/{name} is missing"
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", CHECKED_PAGES)
+def test_links_resolve(name: str) -> None:
+    broken = []
+    for target in MARKDOWN_LINK.findall(page_text(name)):
+        if re.match(r"^[a-z]+://", target) or target.startswith("#"):
+            continue
+        if not (DOCS / target.split("#", 1)[0]).exists():
+            broken.append(target)
+    assert not broken, f"docs/{name} links to missing files: {broken}"
+
+
+@pytest.mark.parametrize("name", CHECKED_PAGES)
+def test_paths_modules_and_models_exist(name: str, vocabulary: Vocabulary) -> None:
+    checker = DiagramChecker(vocabulary)
+    findings = []
+    for number, line in enumerate(page_text(name).splitlines(), start=1):
+        problems: list[tuple[str, str]] = []
+        line = checker._check_paths(line, problems)
+        line = checker._check_modules(line, problems)
+        problems += [
+            ("dbt model", m) for m in MODEL_NAME.findall(line) if m not in vocabulary.models
+        ]
+        findings += [f"docs/{name}:{number}: {kind} {item!r}" for kind, item in problems]
+    assert not findings, "\n".join(findings)
+
+
+@pytest.mark.parametrize("name", CHECKED_PAGES)
+def test_options_events_and_code_names_exist(name: str, vocabulary: Vocabulary) -> None:
+    text = page_text(name)
+    known_options = vocabulary.cli_options | EXTERNAL_OPTIONS
+    unknown_options = {
+        option
+        for option in CLI_OPTION.findall(text)
+        if option not in known_options and option not in dbt_cli_options()
+    }
+    unknown_events = {
+        event
+        for event in LOG_EVENT.findall(text)
+        if event not in vocabulary.code_identifiers and event not in vocabulary.event_types
+    }
+    option_names = {option.removeprefix("--").replace("-", "_") for option in known_options}
+    unknown_env = {
+        f"EXTRACT_{name_}"
+        for name_ in ENV_OPTION.findall(text)
+        if name_.lower() not in option_names
+    }
+    prose = FENCE.sub("", text)
+    unknown_names = {
+        span
+        for span in INLINE_CODE.findall(prose)
+        if SNAKE_CASE.match(span) and span not in vocabulary.code_identifiers
+    } - ({*INLINE_CODE.findall(prose)} if name in PAGES_NAMING_OTHER_ENGINES else set())
+    assert not (unknown_options | unknown_events | unknown_env | unknown_names), (
+        f"docs/{name} names what the code does not have: options {sorted(unknown_options)}, "
+        f"log events {sorted(unknown_events)}, environment {sorted(unknown_env)}, "
+        f"names {sorted(unknown_names)}"
+    )
+
+
+def test_readme_indexes_every_page() -> None:
+    index = page_text("README.md")
+    linked = {target.split("#", 1)[0] for target in MARKDOWN_LINK.findall(index)}
+    pages = {str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md")} - {"README.md"}
+    assert not pages - linked, f"docs/README.md does not link {sorted(pages - linked)}"
+
+
+def test_checks_catch_a_lying_page(vocabulary: Vocabulary) -> None:
+    checker = DiagramChecker(vocabulary)
+    problems: list[tuple[str, str]] = []
+    line = checker._check_paths("see extract/collector/no_such_file.py", problems)
+    checker._check_modules("run python -m extract.collector.no_such_module", problems)
+    assert ("repository path", "extract/collector/no_such_file.py") in problems
+    assert ("Python module or name", "extract.collector.no_such_module") in problems
+    assert "no_such_file" not in line
+    assert "--no-such-flag" in CLI_OPTION.findall("make export ARGS='--no-such-flag'")
+    assert "--no-such-flag" not in vocabulary.cli_options
+
+
+# The DuckDB-only idioms docs/scaling.md inventories, as they are spelled in its table.
+DUCKDB_IDIOMS = {
+    "group by all": r"\bgroup\s+by\s+all\b",
+    "qualify": r"\bqualify\b",
+    "arg_max / arg_min": r"\barg_(?:max|min)\s*\(",
+    "struct literal {'k': v}": r"\{\s*'[a-z_]+'\s*:",
+    "quantile_cont": r"\bquantile_cont\s*\(",
+    "generate_series + unnest": r"\bgenerate_series\s*\(",
+    "epoch_us / epoch_ms": r"\bepoch_(?:us|ms)\s*\(",
+    "to_timestamp(epoch seconds)": r"\bto_timestamp\s*\(",
+    "ignore nulls": r"\bignore\s+nulls\b",
+    "first(... order by ...)": r"\bfirst\s*\([^()]*\border\s+by\b",
+    "to_hours": r"\bto_hours\s*\(",
+    "strftime": r"\bstrftime\s*\(",
+    "timestamptz": r"\btimestamptz\b",
+    "json_extract": r"\bjson_extract\w*\s*\(",
+    "string_agg": r"\bstring_agg\s*\(",
+    "any_value": r"\bany_value\s*\(",
+    "mode()": r"\bmode\s*\(",
+    "timezone()": r"\btimezone\s*\(",
+}
+JINJA_OR_COMMENT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|--[^\n]*", re.S)
+IDIOM_ROW = re.compile(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|$", re.M)
+MACRO_ROW = re.compile(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \|", re.M)
+
+
+def model_idioms() -> dict[str, set[str]]:
+    found = {}
+    for path in sorted((REPO / "dbt_project" / "models").rglob("*.sql")):
+        sql = JINJA_OR_COMMENT.sub(" ", path.read_text(encoding="utf-8").lower())
+        idioms = {name for name, pattern in DUCKDB_IDIOMS.items() if re.search(pattern, sql)}
+        if idioms:
+            found[path.stem] = idioms
+    return found
+
+
+def test_scaling_lists_every_duckdb_idiom_in_the_models() -> None:
+    section = page_text("scaling.md").split("### DuckDB-only SQL left in the models", 1)[1]
+    documented = {
+        model: {idiom.strip() for idiom in idioms.split(", ")}
+        for model, idioms in IDIOM_ROW.findall(section.split("What each becomes", 1)[0])
+    }
+    assert documented == model_idioms(), (
+        "docs/scaling.md's table of DuckDB idioms per model is out of date; it should read:\n"
+        + "\n".join(f"| `{m}` | {', '.join(sorted(i))} |" for m, i in model_idioms().items())
+    )
+
+
+def test_scaling_names_only_existing_macros() -> None:
+    section = page_text("scaling.md").split("### Macros that isolate DuckDB SQL", 1)[1]
+    section = section.split("###", 1)[0]
+    named = {name.strip("` ") for cell in MACRO_ROW.findall(section) for name in cell.split(",")}
+    macro_sql = "".join(
+        path.read_text(encoding="utf-8")
+        for path in (REPO / "dbt_project" / "macros").rglob("*.sql")
+    )
+    defined = set(re.findall(r"\{%-?\s*macro\s+([a-z_]+)\s*\(", macro_sql))
+    assert named, "no macro rows found in docs/scaling.md"
+    assert named <= defined, f"docs/scaling.md names macros that do not exist: {named - defined}"
+
+
+def test_readme_lists_every_diagram() -> None:
+    linked = set(MARKDOWN_LINK.findall(page_text("README.md")))
+    diagrams = {
+        f"../{path.relative_to(REPO).with_suffix('.svg')}"
+        for path in (REPO / "diagrams").rglob("*.mmd")
+    }
+    assert not diagrams - linked, f"docs/README.md does not list {sorted(diagrams - linked)}"
