@@ -22,25 +22,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from extract.export.files import fsync_path
-from extract.export.tables import TableSpec
+from extract.export.tables import DICTIONARY_COLUMNS, TableSpec
 from extract.export.transform import LakeRows
 
 TEMP_SUFFIX: Final = ".parquet.tmp"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _DELTA_ENCODED: Final = frozenset(
     {"source_row_id", "ingestion_ts_utc", "event_ts_utc", "exchange_ts_ms", "exchange_ts_utc"}
-)
-_DICTIONARY_ENCODED: Final = frozenset(
-    {
-        "source_file",
-        "symbol",
-        "market_type",
-        "exchange_ts_source",
-        "source",
-        "worker_id",
-        "connection_id",
-        "event_type",
-    }
 )
 
 
@@ -71,10 +59,10 @@ class PartitionWriter:
     def write(self, spec: TableSpec, lake_rows: LakeRows) -> list[Path]:
         """Write the rows into their partitions; returns the final paths of the files."""
         # one chunk per column: a take across many chunks resolves the chunk of every index
-        rows = _dictionary_encoded(lake_rows.rows.combine_chunks())
+        rows = lake_rows.rows.combine_chunks()
         if rows.num_rows == 0:
             return []
-        exchanges = pc.dictionary_encode(lake_rows.exchange_id)
+        exchanges = lake_rows.exchange_id
         exchange_codes = exchanges.indices.to_numpy()
         days = lake_rows.day.to_numpy(zero_copy_only=False)
         order = _sort_order(exchange_codes, days, rows["symbol"].combine_chunks(), rows.column(2))
@@ -99,7 +87,7 @@ class PartitionWriter:
             temp,
             compression="zstd",
             compression_level=1,  # as small as level 3 here (within 3%), and 20% faster
-            use_dictionary=sorted(names & _DICTIONARY_ENCODED),
+            use_dictionary=sorted(names & DICTIONARY_COLUMNS),
             column_encoding={name: "DELTA_BINARY_PACKED" for name in names & _DELTA_ENCODED},
             write_statistics=True,
             store_schema=False,  # readers see plain strings, not the dictionary types used here
@@ -107,16 +95,6 @@ class PartitionWriter:
         fsync_path(temp)
         os.replace(temp, final)
         return final
-
-
-def _dictionary_encoded(rows: pa.Table) -> pa.Table:
-    """Low-cardinality strings as dictionaries: sorting moves small integers, not strings, and
-    the Parquet writer takes the dictionaries as they are."""
-    for index, field in enumerate(rows.schema):
-        if field.name in _DICTIONARY_ENCODED and pa.types.is_string(field.type):
-            encoded = pc.dictionary_encode(rows.column(index).combine_chunks())
-            rows = rows.set_column(index, field.name, encoded)
-    return rows
 
 
 def _sort_order(

@@ -103,6 +103,10 @@ def _newest_text(rows: pa.Table, time_column: str) -> str | None:
     return None if newest is None else str(newest)
 
 
+def _uniques(column: pa.ChunkedArray) -> frozenset[str]:
+    return frozenset(value for value in pc.unique(column).to_pylist() if value)
+
+
 class LegacySink:
     """One sqlite file, or one csv/json file per table, built for the whole run."""
 
@@ -171,7 +175,12 @@ class LegacySink:
         else:
             self._write_json(spec.name, rows)
         self._rows += rows.num_rows
-        return ChunkWritten(rows=rows.num_rows, max_time_iso=_newest_text(rows, spec.time_column))
+        return ChunkWritten(
+            rows=rows.num_rows,
+            max_time_iso=_newest_text(rows, spec.time_column),
+            exchanges=_uniques(rows["exchange_id"]),
+            symbols=_uniques(rows["symbol"]),
+        )
 
     def _write_json(self, name: str, rows: pa.Table) -> None:
         handle = self._files[name]

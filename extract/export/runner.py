@@ -13,7 +13,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import pyarrow.compute as pc
 from tqdm import tqdm
 
 from extract.export.options import ExportOptions
@@ -28,7 +27,6 @@ from extract.export.sources import (
 )
 from extract.export.state import SourceWatermarks
 from extract.export.tables import TableSpec
-from extract.export.transform import NO_EXCHANGE
 
 log = logging.getLogger(__name__)
 
@@ -117,13 +115,12 @@ def _export_slice(
         written = sink.write(plan.spec, path, chunk)
         rows += written.rows
         unparseable += written.unparseable_times
-        exchanges.update(v for v in pc.unique(chunk["exchange_id"]).to_pylist() if v)
-        symbols.update(v for v in pc.unique(chunk["symbol"]).to_pylist() if v)
+        exchanges |= written.exchanges
+        symbols |= written.symbols
         if written.max_time_iso is not None:
             newest = max(newest or written.max_time_iso, written.max_time_iso)
         advance(chunk.num_rows)
     advance(row_filter.upto_id - row_filter.after_id - rows)  # rows the filters skipped
-    exchanges.discard(NO_EXCHANGE)
     return SliceOutcome(rows, frozenset(exchanges), frozenset(symbols), newest, unparseable)
 
 

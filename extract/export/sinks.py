@@ -23,6 +23,8 @@ from extract.export.transform import to_lake_rows
 class ChunkWritten:
     rows: int
     max_time_iso: str | None
+    exchanges: frozenset[str]
+    symbols: frozenset[str]
     unparseable_times: int = 0
 
 
@@ -66,6 +68,8 @@ class LakeSink:
         return ChunkWritten(
             rows=lake_rows.rows.num_rows,
             max_time_iso=None if newest is None else newest.isoformat(timespec="microseconds"),
+            exchanges=lake_rows.exchanges(),
+            symbols=lake_rows.symbols(),
             unparseable_times=lake_rows.unparseable_times,
         )
 

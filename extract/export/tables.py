@@ -133,6 +133,21 @@ CONNECTION_EVENTS: Final = TableSpec(
 )
 
 TABLES: Final = (MARKET_TICKS, CONNECTION_EVENTS)
+
+# Low-cardinality lake columns, held as Arrow dictionaries while exporting and written with
+# Parquet dictionary encoding.
+DICTIONARY_COLUMNS: Final = frozenset(
+    {
+        "source_file",
+        "symbol",
+        "market_type",
+        "exchange_ts_source",
+        "source",
+        "worker_id",
+        "connection_id",
+        "event_type",
+    }
+)
 RAW_JSON_FIELD: Final = pa.field("raw_json", pa.string())
 
 

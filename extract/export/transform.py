@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from extract.export.tables import MARKET_TICKS, RAW_JSON_FIELD, TIMESTAMP_UTC, TableSpec
+from extract.export.tables import (
+    DICTIONARY_COLUMNS,
+    MARKET_TICKS,
+    RAW_JSON_FIELD,
+    TIMESTAMP_UTC,
+    TableSpec,
+)
 from extract.timeutil import parse_utc
 
 NO_EXCHANGE: Final = "__none__"
@@ -20,12 +27,23 @@ NO_EXCHANGE: Final = "__none__"
 
 @dataclass(frozen=True)
 class LakeRows:
-    """Lake rows plus, per row, its partition keys (UTC day number and exchange id)."""
+    """Lake rows plus, per row, its partition keys (UTC day number and exchange id).
+
+    Low-cardinality strings are Arrow dictionaries: sorting moves small integers, not strings,
+    the Parquet writer takes the dictionaries as they are, and they list the unique values.
+    """
 
     rows: pa.Table
     day: pa.Array  # int32 days since 1970-01-01; rows with no parseable time go to day 0
-    exchange_id: pa.Array  # string, NO_EXCHANGE where the landing row had none
+    exchange_id: pa.DictionaryArray  # NO_EXCHANGE where the landing row had none
     unparseable_times: int
+
+    def exchanges(self) -> frozenset[str]:
+        return frozenset(self.exchange_id.dictionary.to_pylist()) - {NO_EXCHANGE}
+
+    def symbols(self) -> frozenset[str]:
+        dictionary = self.rows["symbol"].combine_chunks().dictionary
+        return frozenset(symbol for symbol in dictionary.to_pylist() if symbol)
 
 
 def parse_iso_utc(texts: pa.Array) -> pa.Array:
@@ -66,13 +84,23 @@ def to_lake_rows(
     if with_raw_json and "raw_json" in raw.column_names:
         columns["raw_json"] = raw["raw_json"]
         fields.append(RAW_JSON_FIELD)
-    columns["source_file"] = pa.repeat(pa.scalar(source_file), raw.num_rows)
+    columns["source_file"] = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(raw.num_rows, dtype=np.int32)), pa.array([source_file])
+    )
     columns["source_row_id"] = raw["id"]
     columns["worker_id"] = raw["worker_id"].cast(pa.int32())
     columns["connection_id"] = raw["connection_id"]
-    rows = pa.table({field.name: columns[field.name] for field in fields}, schema=pa.schema(fields))
+    for name in DICTIONARY_COLUMNS & columns.keys():
+        column = columns[name]
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if isinstance(column, pa.Array) and pa.types.is_string(column.type):
+            columns[name] = pc.dictionary_encode(column)
+    rows = pa.table([columns[field.name] for field in fields], names=[f.name for f in fields])
     day = pc.fill_null(event_time.cast(pa.date32()).cast(pa.int32()), 0)
-    exchange_id = pc.fill_null(raw["exchange_id"].combine_chunks(), NO_EXCHANGE)
+    exchange_id = pc.dictionary_encode(
+        pc.fill_null(raw["exchange_id"].combine_chunks(), NO_EXCHANGE)
+    )
     return LakeRows(rows, day, exchange_id, unparseable_times=event_time.null_count)
 
 
