@@ -110,7 +110,11 @@ def _new_profile(
     sources = dict(previous.sources) if previous else {}
     for outcome in outcomes:
         if not outcome.error:
-            sources[source_key(outcome.path)] = outcome.new_watermarks()
+            key = source_key(outcome.path)
+            new = outcome.new_watermarks()
+            kept = sources[key].tables if key in sources else {}
+            # a table this run skipped (--skip-connection-events) keeps its watermark
+            sources[key] = replace(new, tables={**kept, **new.tables})
 
     def newest(table: str, old: str | None) -> str | None:
         times = [old] + [

@@ -144,3 +144,17 @@ def test_the_first_incremental_run_honours_the_window_and_later_runs_take_every_
     state = json.loads((lake_dir / "_state" / "staging_export_state.json").read_text())
     assert state["pending_runs"] == {}
     assert len(data_files(lake_dir)) > 0
+
+
+def test_skipping_connection_events_keeps_their_watermark_for_later_runs(
+    three_landings: list[Landing], landing_dir: Path, lake_dir: Path
+) -> None:
+    assert run_export(landing_dir, lake_dir, "--incremental") == 0
+    insert_ticks(three_landings[0].path, tick_rows(40, start_us=START_US + 10**10, seed=9))
+
+    assert run_export(landing_dir, lake_dir, "--incremental", "--skip-connection-events") == 0
+    assert run_export(landing_dir, lake_dir, "--incremental") == 0
+
+    paths = [landing.path for landing in three_landings]
+    assert lake_keys(lake_dir, "market_ticks") == source_keys(paths, "market_ticks")
+    assert lake_keys(lake_dir, "connection_events") == source_keys(paths, "connection_events")
