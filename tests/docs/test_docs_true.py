@@ -13,7 +13,6 @@ from diagram_truth import (
     DiagramChecker,
     Vocabulary,
     dbt_cli_options,
-    load_vocabulary,
 )
 
 DOCS = REPO / "docs"
@@ -29,11 +28,6 @@ FENCE = re.compile(r"^```.*?^```", re.M | re.S)
 LOG_EVENT = re.compile(r"\bevent=([a-z_]+)")
 ENV_OPTION = re.compile(r"\bEXTRACT_([A-Z_]+)\b")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
-
-
-@pytest.fixture(scope="module")
-def vocabulary() -> Vocabulary:
-    return load_vocabulary()
 
 
 def page_text(name: str) -> str:
