@@ -71,6 +71,9 @@ class Feed:
         self._heap: list[tuple[int, int, Listing, int]] = []
         self._sequence = 0
         self._last_send: dict[tuple[str, str], int] = {}
+        # the event time of each listing's latest update; snapshots and bursts reuse it so the
+        # exchange time a client sees never goes backwards (unless a fault says so)
+        self._last_event: dict[tuple[str, str], int] = {}
         self._wake = asyncio.Event()
 
     def subscribe(self, session: WsSession, stream: Stream) -> None:
@@ -90,7 +93,9 @@ class Feed:
             self.unsubscribe(session, stream)
 
     def quote(self, listing: Listing, event_ms: int) -> Quote:
-        quote = self._model.quote(listing.exchange, listing.coin, listing.quote, event_ms)
+        quote = self._model.quote(
+            listing.exchange, listing.coin, listing.quote, event_ms, listing.tick
+        )
         outlier = self._faults.take("outlier", listing.exchange, listing.symbol)
         if outlier is not None:
             factor = outlier.spec.factor
@@ -121,6 +126,19 @@ class Feed:
                     )
                     rendered[channel] = frame
                 session.enqueue(Outbound(frame, listing.symbol))
+
+    def latest_event_ms(self, listing: Listing) -> int:
+        """The event time of the listing's latest update (before the first: now - latency)."""
+        latest = self._last_event.get(listing.key)
+        if latest is None:
+            latest = now_ms() - self._latency_ms(self._venues[listing.exchange])
+        return latest
+
+    def snapshot(self, session: WsSession, listing: Listing) -> None:
+        """The listing's current state for one new subscriber, as of its latest update."""
+        self.publish(
+            listing, self.quote(listing, self.latest_event_ms(listing)), snapshot_for=session
+        )
 
     def _interval_ms(self, venue: Venue) -> float:
         mean = 1000.0 / (venue.timing.update_hz * self._rate_scale)
@@ -154,14 +172,17 @@ class Feed:
             self._schedule(listing, event_ms + round(self._interval_ms(venue)))
             if self._faults.active("stall", listing.exchange, listing.symbol) is not None:
                 continue
+            self._last_event[listing.key] = event_ms
             if self.subscribers.get(listing.key):
                 self.lag[listing.exchange].add(-delay_ms)
                 self.updates[listing.exchange] += 1
                 self.publish(listing, self.quote(listing, event_ms))
 
     async def burst(self, listing: Listing, count: int) -> None:
-        """``count`` updates of one listing, each its own quote, as fast as the loop allows."""
+        """``count`` updates of one listing, each its own quote (at the latest event time), as
+        fast as the loop allows."""
+        event_ms = self.latest_event_ms(listing)
         for index in range(count):
-            self.publish(listing, self.quote(listing, now_ms()))
+            self.publish(listing, self.quote(listing, event_ms))
             if index % 500 == 499:
                 await asyncio.sleep(0)

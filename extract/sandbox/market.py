@@ -221,14 +221,16 @@ class MarketModel:
         self._stats_cache[key] = stats
         return stats
 
-    def quote(self, exchange: str, coin: str, quote_ccy: str, t_ms: int) -> Quote:
-        """The exchange's ticker for ``coin/quote_ccy`` at ``t_ms``."""
+    def quote(self, exchange: str, coin: str, quote_ccy: str, t_ms: int, tick: float) -> Quote:
+        """The exchange's ticker for ``coin/quote_ccy`` at ``t_ms``; bid and ask are on the
+        ``tick`` grid and at least one tick apart."""
         style = self._styles[exchange]
         second = self._second(t_ms)
         mid = float(self.exchange_prices(exchange, coin, second, second + 1)[0])
         mid *= 1 + self._live_rng.gauss(0.0, style.noise_bps / 40_000)
         half_spread = mid * style.half_spread_bps / 10_000
-        bid, ask = mid - half_spread, mid + half_spread
+        bid = math.floor((mid - half_spread) / tick) * tick
+        ask = max(bid + tick, math.ceil((mid + half_spread) / tick) * tick)
         last = bid if self._live_rng.random() < 0.5 else ask
         open_24h, high_24h, low_24h, base_volume, trades = self._day_stats(
             exchange, coin, quote_ccy, t_ms

@@ -281,10 +281,7 @@ class Sandbox:
             for stream in reply.subscribe:
                 self.feed.subscribe(session, stream)
                 if venue.snapshot_on_subscribe:
-                    listing = stream.listing
-                    self.feed.publish(
-                        listing, self.feed.quote(listing, now_ms()), snapshot_for=session
-                    )
+                    self.feed.snapshot(session, stream.listing)
             if reply.after_snapshots is not None:
                 for frame in reply.after_snapshots():
                     session.enqueue(Outbound(frame))

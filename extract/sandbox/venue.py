@@ -52,6 +52,10 @@ class Listing:
     def key(self) -> tuple[str, str]:
         return (self.exchange, self.symbol)
 
+    @property
+    def tick(self) -> float:
+        return float(10.0**-self.price_decimals)
+
 
 @dataclass(frozen=True)
 class Stream:
@@ -89,7 +93,9 @@ class RestContext:
         return next((item for item in self.listings if item.native_id == native_id), None)
 
     def quote(self, listing: Listing) -> Quote:
-        return self.model.quote(listing.exchange, listing.coin, listing.quote, self.now_ms)
+        return self.model.quote(
+            listing.exchange, listing.coin, listing.quote, self.now_ms, listing.tick
+        )
 
     def candles(self, listing: Listing, start_ms: int, end_ms: int) -> list[Candle]:
         return self.model.candles(listing.exchange, listing.coin, start_ms, end_ms, self.now_ms)

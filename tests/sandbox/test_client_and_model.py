@@ -99,7 +99,7 @@ def test_candles_cover_24h_contiguously_and_track_the_fair_price() -> None:
 def test_exchanges_quote_the_same_coin_close_but_not_identically() -> None:
     model = _model(4)
     t = 1_790_000_000_000 - 60_000
-    a, b = model.quote("a", "BTC", "USD", t), model.quote("b", "BTC", "USD", t)
+    a, b = model.quote("a", "BTC", "USD", t, 0.01), model.quote("b", "BTC", "USD", t, 0.01)
     for quote in (a, b):
         assert quote.bid < quote.ask
         assert quote.low_24h <= quote.last <= quote.high_24h
@@ -119,3 +119,13 @@ def test_the_current_candle_holds_only_the_seconds_so_far() -> None:
     assert current.close == float(model.exchange_prices("a", "BTC", second, second + 1)[0])
     assert current.volume < complete.volume
     assert model.candles("a", "BTC", minute + MINUTE_MS, minute + 2 * MINUTE_MS, now) == []
+
+
+def test_bid_and_ask_sit_on_the_tick_grid_at_least_one_tick_apart() -> None:
+    model = _model(6)
+    t = 1_790_000_000_000 - 5_000
+    for tick in (0.01, 1.0, 100.0):  # 100 is far wider than the modelled spread
+        quote = model.quote("a", "ETH", "USDT", t, tick)
+        assert quote.ask - quote.bid >= tick * 0.999
+        for price in (quote.bid, quote.ask):
+            assert abs(price / tick - round(price / tick)) < 1e-6
