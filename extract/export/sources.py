@@ -32,7 +32,6 @@ from extract.export.tables import (
 
 BUSY_TIMEOUT_MS: Final = 2_000
 _ADBC_BATCH_ROWS: Final = 131_072
-_LOOKUP_BATCH: Final = 500
 
 
 class SourceError(Exception):
@@ -221,24 +220,26 @@ def read_table_chunks(
 def _with_time_text(
     path: Path, spec: TableSpec, chunk: pa.Table, column: SelectedColumn
 ) -> pa.Table:
-    """Add the time-text column, looked up by id only for the rows whose epoch time is null."""
-    epoch = chunk[str(column.time_text_for)]
+    """Add the time-text column, read only for the rows whose epoch time is null.
+
+    Databases the collector upgraded from the original schema have such rows (their older
+    ones); one range query per chunk fetches them.
+    """
+    epoch_column = str(column.time_text_for)
+    epoch = chunk[epoch_column]
     if epoch.null_count == 0:
         return chunk.append_column(column.name, pa.nulls(chunk.num_rows, pa.string()))
-    ids = chunk["id"].filter(pc.is_null(epoch)).to_pylist()
-    texts: dict[int, str] = {}
+    null_ids = chunk["id"].filter(pc.is_null(epoch))
     try:
         with closing(connect_readonly(path)) as connection:
-            for start in range(0, len(ids), _LOOKUP_BATCH):
-                batch = ids[start : start + _LOOKUP_BATCH]
-                rows = connection.execute(
-                    f"select id, {spec.time_column} from {spec.name} "
-                    f"where id in ({', '.join('?' * len(batch))})",
-                    batch,
-                ).fetchall()
-                texts.update((int(row_id), str(text)) for row_id, text in rows)
+            rows = connection.execute(
+                f"select id, {spec.time_column} from {spec.name} "
+                f"where id between ? and ? and {epoch_column} is null",
+                (pc.min(null_ids).as_py(), pc.max(null_ids).as_py()),
+            ).fetchall()
     except sqlite3.Error as error:
         raise SourceError(path, f"cannot read {spec.name}: {error}") from error
+    texts = dict(rows)
     values = [texts.get(row_id) for row_id in chunk["id"].to_pylist()]
     return chunk.append_column(column.name, pa.array(values, pa.string()))
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from export.lake_checks import lake_keys, lake_ticks, run_export, run_metadata, source_keys
-from export.landing_factory import Landing, make_landing
+from export.landing_factory import START_US, Landing, insert_ticks, make_landing, tick_rows
+from extract.collector.writer import open_landing
 
 
 def test_an_original_format_database_exports_with_derived_columns(
@@ -154,3 +155,21 @@ def test_an_unparseable_reception_time_keeps_the_row_with_a_null_time(
     assert ticks[5][4] is None
     assert ticks[5][15] == "1970-01-01"
     assert "event=unparseable_times" in caplog.text
+
+
+def test_an_original_database_upgraded_by_the_collector_exports_old_and_new_rows(
+    landing_dir: Path, lake_dir: Path
+) -> None:
+    path = make_landing(landing_dir / "worker_0.sqlite", ticks=200, original=True).path
+    open_landing(path).close()  # the collector's own upgrade: extended columns, old rows null
+    insert_ticks(path, tick_rows(100, start_us=START_US + 10**9, seed=5))
+
+    assert run_export(landing_dir, lake_dir, "--incremental") == 0
+
+    with closing(sqlite3.connect(path)) as connection:
+        expected = dict(connection.execute("select id, ingestion_ts_utc from market_ticks"))
+    ticks = lake_ticks(lake_dir)
+    assert len(ticks) == 300
+    for tick in ticks:
+        received = datetime.fromtimestamp(tick[4] / 1e6, tz=UTC).isoformat(timespec="milliseconds")
+        assert received == expected[tick[1]]
