@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
-from extract.collector.clock import IsoMsText
 from extract.collector.logs import log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
@@ -70,26 +69,15 @@ class CaptureStats:
     duplicate_close_callbacks: int = 0
 
 
-def _number(value: Any) -> float | None:
-    if value is None or type(value) is float:  # ccxt's unified tickers hold floats already
-        return value
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class _RecordingTickers(dict[str, Any]):
-    """ccxt's ticker cache; stores made while a hooked ticker handler runs are captured."""
+    """ccxt's ticker cache; stores made while a hooked ticker handler runs are collected."""
 
-    recorder: Callable[[str, Any], None] | None = None
+    collected: list[tuple[str, Any]] | None = None
 
     def __setitem__(self, symbol: str, ticker: Any) -> None:
-        super().__setitem__(symbol, ticker)
-        if self.recorder is not None:
-            self.recorder(symbol, ticker)
+        dict.__setitem__(self, symbol, ticker)
+        if self.collected is not None:
+            self.collected.append((symbol, ticker))
 
 
 class ExchangeCapture:
@@ -119,9 +107,7 @@ class ExchangeCapture:
         self._frame: Any = None
         self._frame_text: str | None = None
         self._frame_tickers: list[tuple[str, Any]] = []
-        self._arrival_clock = IsoMsText()
-        self._exchange_clock = IsoMsText()
-        self._last_info: dict[str, Any] = {}
+        self._last_raw: dict[str, Any] = {}
         self._last_exchange_ts: dict[str, int] = {}
         self._malformed_since_event = 0
         self._last_malformed_event_us = 0
@@ -168,14 +154,15 @@ class ExchangeCapture:
         def stamped_handle_message(message: Any) -> None:
             arrival_us = epoch_us_now()
             data = getattr(message, "data", None)
+            text = data if type(data) is str else None
+            size = len(text) if text is not None else len(data) if isinstance(data, bytes) else 0
+            connection.bytes += size
+            self.stats.bytes += size
             connection.frames += 1
             self.stats.frames += 1
-            if isinstance(data, str | bytes):
-                connection.bytes += len(data)
-                self.stats.bytes += len(data)
             self._arrival_us = arrival_us
             self._frame_connection = connection
-            self._frame_text = data if isinstance(data, str) else None
+            self._frame_text = text
             try:
                 original(message)
             except Exception as error:
@@ -276,17 +263,14 @@ class ExchangeCapture:
         if not isinstance(tickers, _RecordingTickers):
             tickers = _RecordingTickers(tickers or {})
             exchange.tickers = tickers
-        tickers.recorder = self._collect_frame_ticker
+        tickers.collected = self._frame_tickers
         self._frame = frame
-
-    def _collect_frame_ticker(self, symbol: str, ticker: Any) -> None:
-        self._frame_tickers.append((symbol, ticker))
 
     def end_ticker_frame(self, exchange: Any) -> None:
         """Land what the handler stored; runs even if the handler failed halfway."""
         tickers = exchange.tickers
         if isinstance(tickers, _RecordingTickers):
-            tickers.recorder = None
+            tickers.collected = None
         pending, self._frame_tickers = self._frame_tickers, []
         connection = self._frame_connection
         # A frame that carried one ticker is its raw record; otherwise each ticker's own JSON.
@@ -320,13 +304,13 @@ class ExchangeCapture:
         if not isinstance(ticker, dict):
             return
         info = ticker.get("info")
-        if info is not None and self._last_info.get(symbol) == info:
+        # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
+        fingerprint = frame_text if frame_text is not None else info
+        if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
             self.stats.duplicates += 1
-        self._last_info[symbol] = info
+        self._last_raw[symbol] = fingerprint
         exchange_ts = exchange_time_ms(self.adapter, ticker, self._frame)
-        exchange_text = None
         if exchange_ts is not None:
-            exchange_text = self._exchange_clock.from_ms(exchange_ts)
             previous = self._last_exchange_ts.get(symbol)
             if previous is not None and exchange_ts < previous:
                 self.stats.out_of_order += 1
@@ -335,24 +319,24 @@ class ExchangeCapture:
         raw_json = None
         if self.store_raw_json:
             raw_json = frame_text or json.dumps(info, separators=(",", ":"), default=str)
-        last = _number(ticker.get("last"))
+        # ccxt's unified ticker holds floats or None; the writer coerces anything else
+        get = ticker.get
+        last = get("last")
         self.sink.tick(
             Tick(
-                self._arrival_clock.from_us(arrival_us),
                 self.exchange_id,
                 symbol,
                 self.market_types.get(symbol),
-                last if last is not None else _number(ticker.get("close")),
-                _number(ticker.get("bid")),
-                _number(ticker.get("ask")),
+                last if last is not None else get("close"),
+                get("bid"),
+                get("ask"),
                 last,
-                _number(ticker.get("open")),
-                _number(ticker.get("high")),
-                _number(ticker.get("low")),
-                _number(ticker.get("baseVolume")),
-                _number(ticker.get("quoteVolume")),
+                get("open"),
+                get("high"),
+                get("low"),
+                get("baseVolume"),
+                get("quoteVolume"),
                 exchange_ts,
-                exchange_text,
                 raw_json,
                 arrival_us,
                 "exchange" if exchange_ts is not None else "missing",

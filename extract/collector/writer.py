@@ -34,9 +34,60 @@ _EXTENDED_COLUMN_TYPES = {
     "event_ts_us": "INTEGER",
 }
 
-# Columns in the order of Tick's fields, plus worker_id, which the writer fills in as a constant.
-_TICK_COLUMNS = ", ".join(Tick._fields)
-_TICK_PLACEHOLDERS = ", ".join("?" for _ in Tick._fields)
+# ISO-8601 UTC text with milliseconds from integer epoch times, computed exactly by SQLite in the
+# INSERT (the same text as extract.timeutil.iso_ms_from_epoch_us / _ms).
+_ISO_FROM_US = (
+    "strftime('%Y-%m-%dT%H:%M:%S', {p} / 1000000, 'unixepoch')"
+    " || printf('.%03d+00:00', ({p} / 1000) % 1000)"
+)
+_ISO_FROM_MS = (
+    "CASE WHEN {p} IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%S', {p} / 1000, 'unixepoch')"
+    " || printf('.%03d+00:00', {p} % 1000) END"
+)
+
+
+def _insert_tick_sql(worker_id: int | None) -> str:
+    """INSERT binding a Tick as is (numbered parameters in field order), plus derived columns."""
+    position = {name: index + 1 for index, name in enumerate(Tick._fields)}
+    columns = [*Tick._fields, "ingestion_ts_utc", "exchange_ts_utc", "worker_id"]
+    values = [f"?{position[name]}" for name in Tick._fields] + [
+        _ISO_FROM_US.format(p=f"?{position['ingestion_ts_us']}"),
+        _ISO_FROM_MS.format(p=f"?{position['exchange_ts_ms']}"),
+        "NULL" if worker_id is None else str(int(worker_id)),
+    ]
+    return f"INSERT INTO market_ticks ({', '.join(columns)}) VALUES ({', '.join(values)})"
+
+
+def _as_float(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _coerced(tick: Tick) -> Tick:
+    """The tick with numeric fields as float (None when not a number) and text as str."""
+    return tick._replace(
+        price=_as_float(tick.price),
+        bid=_as_float(tick.bid),
+        ask=_as_float(tick.ask),
+        last=_as_float(tick.last),
+        open=_as_float(tick.open),
+        high=_as_float(tick.high),
+        low=_as_float(tick.low),
+        base_volume=_as_float(tick.base_volume),
+        quote_volume=_as_float(tick.quote_volume),
+        raw_json=None if tick.raw_json is None else str(tick.raw_json),
+        symbol=str(tick.symbol),
+    )
+
+
+class _UnbindableValue(Exception):
+    """A tick holds a value of a type SQLite cannot bind (the batch was rolled back)."""
+
+
 _INSERT_EVENT = (
     "INSERT INTO connection_events (event_ts_utc, exchange_id, symbol, event_type, details_json, "
     "event_ts_us, worker_id, connection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -117,15 +168,18 @@ class LandingWriter:
         self._connection = open_landing(path, max_bytes)
         # commits run in a worker thread (see pipeline); the lock keeps one user at a time
         self._lock = threading.Lock()
-        worker_value = "NULL" if worker_id is None else str(int(worker_id))
-        self._insert_tick = (
-            f"INSERT INTO market_ticks ({_TICK_COLUMNS}, worker_id) "
-            f"VALUES ({_TICK_PLACEHOLDERS}, {worker_value})"
-        )
+        self._insert_tick = _insert_tick_sql(worker_id)
 
     def write(self, ticks: Sequence[Tick], events: Sequence[ConnectionEvent]) -> None:
         with self._lock:
-            self._write(ticks, events)
+            try:
+                self._write(ticks, events)
+            except _UnbindableValue:
+                # an exchange sent a value SQLite cannot bind as is: coerce and retry once
+                try:
+                    self._write([_coerced(tick) for tick in ticks], events)
+                except _UnbindableValue as error:
+                    raise LandingWriteError(f"cannot bind a value: {error}") from error
 
     def _write(self, ticks: Sequence[Tick], events: Sequence[ConnectionEvent]) -> None:
         connection = self._connection
@@ -138,13 +192,19 @@ class LandingWriter:
                     _INSERT_EVENT, [event_row(e, self.worker_id) for e in events]
                 )
             connection.execute("COMMIT")
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError) as error:
+            self._rollback()
+            raise _UnbindableValue(str(error)) from error
         except sqlite3.Error as error:
-            if connection.in_transaction:
-                try:
-                    connection.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the failed transaction is already gone; the original error is reported
+            self._rollback()
             raise LandingWriteError(f"{type(error).__name__}: {error}") from error
+
+    def _rollback(self) -> None:
+        if self._connection.in_transaction:
+            try:
+                self._connection.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the failed transaction is already gone; the original error is reported
 
     def last_live_tick_us(self, exchange_id: str) -> int | None:
         """Reception time of the newest live (websocket or REST) tick of an exchange, if any."""

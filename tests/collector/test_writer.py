@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from extract.collector.clock import IsoMsText
 from extract.collector.records import Tick
 from extract.collector.writer import LandingWriteError, LandingWriter, append_events, make_event
 from extract.landing.schema import (
@@ -20,8 +20,6 @@ from extract.timeutil import iso_ms_from_epoch_ms, iso_ms_from_epoch_us
 
 def tick(n: int, *, raw: str = "{}", exchange_ts_ms: int | None = 1_795_238_675_680) -> Tick:
     return Tick(
-        ingestion_ts_utc=iso_ms_from_epoch_us(1_795_238_675_757_123 + n),
-        exchange_ts_utc=iso_ms_from_epoch_ms(exchange_ts_ms) if exchange_ts_ms else None,
         ingestion_ts_us=1_795_238_675_757_123 + n,
         exchange_id="binance",
         symbol="BTC/USDT",
@@ -118,14 +116,29 @@ def test_last_live_tick_ignores_backfill_rows(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_the_hot_path_time_text_matches_the_shared_helper() -> None:
-    clock = IsoMsText()
-    for epoch_us in (
-        0,
-        1_795_238_675_757_123,
-        1_795_238_675_999_999,
-        1_795_238_676_000_000,
-        1_700_000_000_000_500,
-    ):
-        assert clock.from_us(epoch_us) == iso_ms_from_epoch_us(epoch_us)
-    assert clock.from_ms(1_795_238_675_680) == iso_ms_from_epoch_ms(1_795_238_675_680)
+def test_the_time_text_sqlite_derives_matches_the_shared_helpers(tmp_path: Path) -> None:
+    times_us = [0, 1_795_238_675_999_999, 1_795_238_676_000_000, 1_700_000_000_000_500]
+    times_us += [random.Random(7).randrange(4_102_444_800_000_000) for _ in range(500)]
+    writer = LandingWriter(tmp_path / "w.sqlite", worker_id=0)
+    writer.write(
+        [tick(0)._replace(ingestion_ts_us=us, exchange_ts_ms=us // 1000) for us in times_us], []
+    )
+    writer.close()
+    rows = sqlite3.connect(tmp_path / "w.sqlite").execute(
+        "SELECT ingestion_ts_us, ingestion_ts_utc, exchange_ts_ms, exchange_ts_utc "
+        "FROM market_ticks"
+    )
+    for us, us_text, ms, ms_text in rows:
+        assert us_text == iso_ms_from_epoch_us(us)
+        assert ms_text == iso_ms_from_epoch_ms(ms)
+
+
+def test_a_value_sqlite_cannot_bind_is_coerced_not_a_stuck_batch(tmp_path: Path) -> None:
+    """ccxt normally hands floats; a stray Decimal or object must not block the batch forever."""
+    from decimal import Decimal
+
+    writer = LandingWriter(tmp_path / "w.sqlite", worker_id=0)
+    writer.write([tick(0)._replace(bid=Decimal("1.5"), ask=object())], [])  # type: ignore[arg-type]
+    writer.close()
+    row = sqlite3.connect(tmp_path / "w.sqlite").execute("SELECT bid, ask FROM market_ticks")
+    assert row.fetchone() == (1.5, None)
