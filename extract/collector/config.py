@@ -247,7 +247,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "duration_s",
         "float",
-        "stop after N seconds (0 = run until SIGTERM/SIGINT)",
+        "stop after collecting N seconds, counted from when the workers started "
+        "(0 = run until SIGTERM/SIGINT)",
         _at_least(0),
         ">= 0",
     ),
