@@ -33,7 +33,7 @@ async function main([configPath, ...inputs]) {
       try {
         const definition = fs.readFileSync(input, "utf-8");
         const { data } = await withTimeout(
-          renderMermaid(browser, definition, "svg", { mermaidConfig: { theme: "default" } }),
+          renderMermaid(browser, definition, "svg", { mermaidConfig: { theme: "default", handDrawnSeed: 1 } }),
           RENDER_TIMEOUT_MS,
           "render",
         );
