@@ -41,8 +41,6 @@ log = logging.getLogger("extract.sandbox")
 CONTROL_PREFIX = "/_control"
 # the longest a client frame may be; anything larger is answered with a close (1009)
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
-# how long a close handshake may take before the socket is aborted
-CLOSE_TIMEOUT_S = 1.0
 
 
 class Sandbox:
@@ -110,7 +108,7 @@ class Sandbox:
         fault = next((item for item in self.faults.faults if item.id == fault_id), None)
         if fault is None:  # reset before it started
             return
-        targets = [s for s in self.sessions if s.exchange == spec.exchange and not s.half_open]
+        targets = [s for s in self.sessions if s.exchange == spec.exchange and not s.silenced]
         if spec.symbol is not None:
             targets = [
                 s for s in targets if any(st.listing.symbol == spec.symbol for st in s.streams)
@@ -128,7 +126,7 @@ class Sandbox:
             if spec.kind == "half_open":
                 session.go_half_open()
             elif spec.kind == "drop" and spec.mode == "close":
-                closing.append(close_or_abort(session, spec.code, b"sandbox fault: drop"))
+                closing.append(session.close_or_abort(spec.code, b"sandbox fault: drop"))
             else:
                 session.abort()
         await asyncio.gather(*closing)
@@ -166,7 +164,7 @@ class Sandbox:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(
-            *(close_or_abort(s, 1001, b"sandbox shutting down") for s in list(self.sessions))
+            *(s.close_or_abort(1001, b"sandbox shutting down") for s in list(self.sessions))
         )
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -379,18 +377,6 @@ class Sandbox:
         subscribers = len(self.feed.subscribers.get(listing.key, {}))
         await self.feed.burst(listing, count)
         return _json_response(200, {"queued": count, "subscribers": subscribers})
-
-
-async def close_or_abort(session: WsSession, code: int, reason: bytes) -> None:
-    """A close frame with ``code``; the TCP connection is aborted if the handshake stalls (or
-    cannot happen because nobody reads a half-open socket)."""
-    if session.half_open:
-        session.abort()
-        return
-    try:
-        await asyncio.wait_for(session.ws.close(code=code, message=reason), CLOSE_TIMEOUT_S)
-    except TimeoutError:
-        session.abort()
 
 
 def compile_routes(routes: dict[str, RestHandler]) -> list[tuple[re.Pattern[str], RestHandler]]:

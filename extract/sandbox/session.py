@@ -24,6 +24,8 @@ log = logging.getLogger("extract.sandbox")
 # exchanges do; large enough for the burst control
 MAX_QUEUED_FRAMES = 200_000
 SLOW_CONSUMER_CLOSE_CODE = 1008
+# how long a close handshake may take before the socket is aborted
+CLOSE_TIMEOUT_S = 1.0
 # how long an out-of-order frame waits for a successor before it is sent anyway
 HOLD_TIMEOUT_S = 1.0
 
@@ -51,7 +53,11 @@ class WsSession:
         self._transport = transport
         self.state = state
         self.streams: set[Stream] = set()
+        # the half-open fault: nothing is read or sent until the socket is aborted
         self.half_open = False
+        # nothing more is queued or sent (half-open, aborted, or closing as a slow consumer)
+        self.silenced = False
+        self._closing: asyncio.Task[None] | None = None
         self._faults = faults
         self._sent = sent
         self._queue: asyncio.Queue[Outbound] = asyncio.Queue()
@@ -65,7 +71,7 @@ class WsSession:
         return self.venue.id
 
     def enqueue(self, item: Outbound) -> None:
-        if self.half_open or self.ws.closed:
+        if self.silenced or self.ws.closed:
             return
         if self._queue.qsize() >= MAX_QUEUED_FRAMES:
             log.warning(
@@ -73,9 +79,9 @@ class WsSession:
                 self.exchange,
                 self.state.connection_id,
             )
-            self.half_open = True  # stop queueing; the close below ends the writer
-            asyncio.get_running_loop().create_task(
-                self.ws.close(code=SLOW_CONSUMER_CLOSE_CODE, message=b"slow consumer")
+            self.silenced = True
+            self._closing = asyncio.ensure_future(
+                self.close_or_abort(SLOW_CONSUMER_CLOSE_CODE, b"slow consumer")
             )
             return
         self._queue.put_nowait(item)
@@ -91,7 +97,7 @@ class WsSession:
                 if held is not None:
                     await self._send(held)
                 continue
-            if self.half_open:
+            if self.silenced:
                 continue
             if item.symbol is None:
                 await self._send(item)
@@ -123,13 +129,24 @@ class WsSession:
 
     def go_half_open(self) -> None:
         """Stop reading (so pings go unanswered) and sending, but keep the socket open."""
-        self.half_open = True
+        self.half_open = self.silenced = True
         if self.reader is not None:
             self.reader.cancel()
 
     def abort(self) -> None:
         """Drop the TCP connection without a close frame."""
-        self.half_open = True
+        self.silenced = True
         if isinstance(self._transport, asyncio.Transport):
             self._transport.abort()
         self.closed.set()
+
+    async def close_or_abort(self, code: int, reason: bytes) -> None:
+        """A close frame with ``code``; the TCP connection is aborted if the handshake stalls
+        (or cannot happen because nobody reads a half-open socket)."""
+        if self.half_open:
+            self.abort()
+            return
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason), CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            self.abort()
