@@ -31,10 +31,10 @@ def base_asset(symbol: str) -> str:
     return symbol.split("/", 1)[0].strip().upper()
 
 
-def _query(path: Path, sql: str, params: list[object]) -> list[tuple[object, ...]]:
+def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
     try:
         with closing(connect_readonly(path)) as connection:
-            return connection.execute(sql, params).fetchall()
+            return connection.execute(sql).fetchall()
     except sqlite3.Error as error:
         raise SourceError(path, f"cannot read market_ticks: {error}") from error
 
@@ -50,15 +50,15 @@ def _slice_pairs(
         exchanges=options.exchanges,
         assets=options.assets,
     )
-    where, params = where_clause(MARKET_TICKS, row_filter)
+    where = where_clause(MARKET_TICKS, row_filter)
     sql = f"select distinct exchange_id, symbol from market_ticks where {where}"
-    return {(str(exchange), str(symbol)) for exchange, symbol in _query(path, sql, params)}
+    return {(str(exchange), str(symbol)) for exchange, symbol in _query(path, sql)}
 
 
 def _source_slices(
     pool: ThreadPoolExecutor, path: Path, options: ExportOptions
 ) -> list[Future[set[tuple[str, str]]]]:
-    ((max_id,),) = _query(path, "select coalesce(max(id), 0) from market_ticks", [])
+    ((max_id,),) = _query(path, "select coalesce(max(id), 0) from market_ticks")
     return [
         pool.submit(_slice_pairs, path, options, start, start + _SLICE_IDS)
         for start in range(0, int(str(max_id)), _SLICE_IDS)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import glob
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import adbc_driver_manager
-import adbc_driver_sqlite.dbapi as adbc_sqlite
+import adbc_driver_sqlite
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -143,26 +143,61 @@ _ASSET_SQL: Final = (
 )
 
 
-def where_clause(spec: TableSpec, row_filter: RowFilter) -> tuple[str, list[object]]:
-    conditions = ["id > ?", "id <= ?"]
-    params: list[object] = [row_filter.after_id, row_filter.upto_id]
+def sql_literal(value: int | str) -> str:
+    """An SQLite literal: integers as they are, text quoted (SQLite has no backslash escapes).
+
+    Values are inlined rather than bound because the Arrow reader is driven through ADBC's
+    low-level API, which binds only Arrow arrays.
+    """
+    if isinstance(value, int):
+        return str(int(value))
+    if "\x00" in value:
+        raise ValueError("a filter value contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def where_clause(spec: TableSpec, row_filter: RowFilter) -> str:
+    conditions = [
+        f"id > {sql_literal(row_filter.after_id)}",
+        f"id <= {sql_literal(row_filter.upto_id)}",
+    ]
     if row_filter.since_text is not None:
-        conditions.append(f"{spec.time_column} >= ?")
-        params.append(row_filter.since_text)
+        conditions.append(f"{spec.time_column} >= {sql_literal(row_filter.since_text)}")
     if row_filter.until_text is not None:
-        conditions.append(f"{spec.time_column} < ?")
-        params.append(row_filter.until_text)
+        conditions.append(f"{spec.time_column} < {sql_literal(row_filter.until_text)}")
     if row_filter.exchanges:
-        conditions.append(f"lower(exchange_id) in ({', '.join('?' * len(row_filter.exchanges))})")
-        params.extend(row_filter.exchanges)
+        listed = ", ".join(sql_literal(exchange) for exchange in row_filter.exchanges)
+        conditions.append(f"lower(exchange_id) in ({listed})")
     if row_filter.assets:
-        in_assets = f"{_ASSET_SQL} in ({', '.join('?' * len(row_filter.assets))})"
+        listed = ", ".join(sql_literal(asset) for asset in row_filter.assets)
+        in_assets = f"{_ASSET_SQL} in ({listed})"
         # Connection-level events (no symbol) belong to every asset of their exchange.
         if spec.name == "connection_events":
             in_assets = f"(symbol is null or {in_assets})"
         conditions.append(in_assets)
-        params.extend(row_filter.assets)
-    return " and ".join(conditions), params
+    return " and ".join(conditions)
+
+
+@contextmanager
+def _arrow_query(path: Path, sql: str) -> Iterator[pa.RecordBatchReader]:
+    """Run a query through the ADBC SQLite driver and stream its result as Arrow batches.
+
+    ADBC's low-level API, not its DB-API module: that one imports pandas (seconds at start).
+    """
+    with (
+        closing(adbc_driver_sqlite.connect(readonly_uri(path))) as database,
+        closing(adbc_driver_manager.AdbcConnection(database)) as connection,
+    ):
+        with closing(adbc_driver_manager.AdbcStatement(connection)) as pragma:
+            pragma.set_sql_query(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+            stream, _ = pragma.execute_query()
+            pa.RecordBatchReader._import_from_c(stream.address).read_all()
+        with closing(adbc_driver_manager.AdbcStatement(connection)) as statement:
+            statement.set_options(**{"adbc.sqlite.query.batch_rows": str(_ADBC_BATCH_ROWS)})
+            statement.set_sql_query(sql)
+            stream, _ = statement.execute_query()
+            with closing(pa.RecordBatchReader._import_from_c(stream.address)) as reader:
+                yield reader
 
 
 def read_table_chunks(
@@ -187,25 +222,15 @@ def read_table_chunks(
         for column in spec.selected
         if column not in columns and (column.name != "raw_json" or with_raw_json)
     ]
-    where, params = where_clause(spec, row_filter)
     sql = (
         f"select {sentinel_row(columns)} union all "
         f"select {select_list(columns, available, cast_values=cast_values)} "
-        f"from {spec.name} where {where}"
+        f"from {spec.name} where {where_clause(spec, row_filter)}"
     )
+    expected = pa.schema([(c.name, arrow_type(c.sql_type)) for c in columns])
     try:
-        with (
-            closing(adbc_sqlite.connect(readonly_uri(path))) as connection,
-            closing(connection.cursor()) as cursor,
-        ):
-            cursor.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.fetchall()
-            cursor.adbc_statement.set_options(
-                **{"adbc.sqlite.query.batch_rows": str(_ADBC_BATCH_ROWS)}
-            )
-            cursor.execute(sql, params)
-            expected = pa.schema([(c.name, arrow_type(c.sql_type)) for c in columns])
-            for chunk in _chunks_without_sentinel(cursor.fetch_record_batch(), chunk_rows):
+        with _arrow_query(path, sql) as reader:
+            for chunk in _chunks_without_sentinel(reader, chunk_rows):
                 if not chunk.schema.equals(expected):  # the reader widened a column's type
                     raise MixedTypesError(path, f"mixed value types in {spec.name}")
                 for column in skipped:
