@@ -107,3 +107,15 @@ def test_two_exports_on_one_state_file_do_not_overlap(
 
     assert "another export is running with this state file" in capsys.readouterr().err
     assert not list(lake_dir.glob("market_ticks"))
+
+
+def test_filter_values_are_quoted_safely(
+    three_landings: list[Landing],
+    landing_dir: Path,
+    lake_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ("--list-only", "--exchanges", "binance' or '1'='1", "--assets", "btc")
+    assert run_export(landing_dir, lake_dir, *args) == 0
+
+    assert "Unique exchanges in source window (0):" in capsys.readouterr().out
