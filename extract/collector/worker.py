@@ -1,10 +1,11 @@
 """A worker process: collect a set of exchanges into this worker's landing database.
 
-Started by the supervisor as ``python -m extract.collector.worker --worker-id N --exchanges a,b
---config-json '{...}'``. On SIGTERM/SIGINT it stops taking work (sessions close their sockets),
-commits every tick it received, logs its counts and exits 0. A worker whose landing database
-cannot be opened exits with :data:`EXIT_LANDING_UNAVAILABLE`; an unexpected error in a session
-exits 1 after flushing, so the supervisor restarts it.
+The supervisor forks it from its forkserver and calls :func:`main` with ``--worker-id N
+--exchanges a,b --config-json '{...}'`` (``python -m extract.collector.worker`` takes the same
+arguments, to run one worker by hand). On SIGTERM/SIGINT it stops taking work (sessions close
+their sockets), commits every tick it received, logs its counts and exits 0. A worker whose
+landing database cannot be opened exits with :data:`EXIT_LANDING_UNAVAILABLE`; an unexpected
+error in a session exits 1 after flushing, so the supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def _status_fields(
         "out_of_order": sum(s.out_of_order for s in stats),
         "dropped": pipeline.stats.ticks_dropped,
         "write_failures": pipeline.stats.write_failures,
+        "connects": sum(s.connects for s in stats),
+        "disconnects": sum(s.disconnects for s in stats),
+        "duplicate_close_callbacks": sum(s.duplicate_close_callbacks for s in stats),
     }
 
 
