@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt.pro
 
@@ -35,8 +35,13 @@ from extract.collector.markets import (
 from extract.sandbox.client import build_exchange
 from extract.timeutil import epoch_us_now
 
+T = TypeVar("T")
 CLIENT_CLOSE_TIMEOUT_S = 2.0
 CLOSE_TIMEOUT_S = 12.0
+
+
+class _Stopped(Exception):
+    """The session was asked to stop while it waited."""
 
 
 class SubscriptionFailed(RuntimeError):
@@ -153,11 +158,31 @@ class ExchangeSession:
             return await self._watch()
         except asyncio.CancelledError:
             raise
+        except _Stopped:
+            return None
         except Exception as error:
             return self._classify(error)
 
+    async def _until_stopped(self, awaitable: Awaitable[T], timeout_s: float) -> T:
+        """Await with a bound, giving up at once (``_Stopped``) when the session is stopped."""
+        task = asyncio.ensure_future(awaitable)
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {task, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        await asyncio.wait({task}, timeout=CLIENT_CLOSE_TIMEOUT_S)
+        if self.stop.is_set():
+            raise _Stopped
+        raise TimeoutError
+
     async def _prepare(self) -> CollectionPlan | None:
-        await asyncio.wait_for(self.exchange.load_markets(), timeout=self.config.request_timeout_s)
+        await self._until_stopped(self.exchange.load_markets(), self.config.request_timeout_s)
         plan = plan_collection(self.exchange.markets or {}, self.exchange.has, self.config)
         if isinstance(plan, str):
             self.excluded_reason = plan
@@ -192,8 +217,8 @@ class ExchangeSession:
         timeout = self.config.subscribe_timeout_s
         if self.plan.mode == STREAM_TICKERS:
             try:
-                await asyncio.wait_for(
-                    self.exchange.watch_tickers(list(self.plan.symbols)), timeout=timeout
+                await self._until_stopped(
+                    self.exchange.watch_tickers(list(self.plan.symbols)), timeout
                 )
             except TimeoutError:
                 raise SubscriptionFailed(f"no ticker within {timeout:g} s of subscribing") from None
@@ -274,8 +299,8 @@ class ExchangeSession:
         assert self.plan is not None
         symbols = list(self.plan.symbols)
         while not self.stop.is_set():
-            tickers = await asyncio.wait_for(
-                self.exchange.fetch_tickers(symbols), timeout=self.config.request_timeout_s
+            tickers = await self._until_stopped(
+                self.exchange.fetch_tickers(symbols), self.config.request_timeout_s
             )
             received_us = epoch_us_now()
             for symbol, ticker in (tickers or {}).items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,7 +78,15 @@ def test_a_sandbox_run_lands_ticks_from_all_four_exchanges_with_latency(
         assert with_time == ticks
         assert 0 < latency < 5_000
     assert "event=worker_status" in completed.stderr
-    assert "event=worker_exit" in completed.stderr
+    exits = [
+        dict(pair.split("=", 1) for pair in shlex.split(line) if "=" in pair)
+        for line in completed.stderr.splitlines()
+        if "event=worker_exit" in line
+    ]
+    assert len(exits) == len(plan["workers"])
+    for exit_line in exits:  # SIGTERM drained every received tick to disk
+        assert exit_line["ticks_landed"] == exit_line["ticks_captured"]
+        assert exit_line["queue_depth"] == "0"
 
 
 @pytest.fixture
