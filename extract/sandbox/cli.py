@@ -19,7 +19,7 @@ from aiohttp import web
 from extract.sandbox.config import DEFAULT_HISTORY_HOURS, DEFAULT_PORT, SandboxConfig
 from extract.sandbox.faults import FAULT_KINDS, SPEC_KEYS, FaultError, parse_cli, validate
 from extract.sandbox.market import DEFAULT_COINS, REFERENCE_PRICES
-from extract.sandbox.server import Sandbox
+from extract.sandbox.server import Listener, Sandbox
 from extract.sandbox.venues import VENUES
 
 log = logging.getLogger("extract.sandbox")
@@ -109,9 +109,9 @@ async def serve(config: SandboxConfig) -> None:
     sandbox = Sandbox(config)
     runner = web.AppRunner(sandbox.build_app(), handle_signals=False, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, reuse_address=False)
+    listener = Listener(runner, config.host, config.port)
     try:
-        await site.start()
+        await listener.start()
     except OSError as error:
         await runner.cleanup()
         if error.errno == errno.EADDRINUSE:
@@ -122,8 +122,8 @@ async def serve(config: SandboxConfig) -> None:
         raise UsageError(
             f"cannot listen on {config.host}:{config.port}: {error.strerror}"
         ) from error
-    host, port = runner.addresses[0][:2]
-    print(f"sandbox listening on http://{host}:{port}", flush=True)
+    sandbox.listener = listener
+    print(f"sandbox listening on http://{listener.host}:{listener.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -42,12 +42,15 @@ FAULT_KINDS: dict[str, tuple[str, str, bool]] = {
         False,
     ),
     "down": (
-        "the exchange refuses REST and websocket connections and closes its sockets",
+        "the exchange resets REST and websocket connections and drops its sockets "
+        "(exchange=*: the whole server stops listening)",
         "",
         True,
     ),
 }
 DROP_MODES = ("close", "abort")
+# ``down`` on this "exchange" stops the whole server listening
+ALL_EXCHANGES = "*"
 # faults that act on a whole exchange; the rest may name one symbol
 EXCHANGE_ONLY = ("reject_subscription", "http_429", "down")
 SPEC_KEYS = ("exchange", "symbol", "count", "duration_s", "after_s", "code", "mode", "factor")
@@ -80,7 +83,9 @@ def validate(
     given neither count nor duration gets ``count=1``."""
     if spec.kind not in FAULT_KINDS:
         raise FaultError(f"unknown fault {spec.kind!r}; choose one of {', '.join(FAULT_KINDS)}")
-    if spec.exchange not in exchanges:
+    if spec.exchange == ALL_EXCHANGES and spec.kind != "down":
+        raise FaultError(f"exchange '{ALL_EXCHANGES}' is only for fault down (the whole server)")
+    if spec.exchange not in (*exchanges, ALL_EXCHANGES):
         raise FaultError(
             f"unknown exchange {spec.exchange!r} for fault {spec.kind}; "
             f"choose one of {', '.join(exchanges)}"
@@ -235,7 +240,9 @@ class FaultBook:
         now = time.monotonic()
         for fault in self.faults:
             spec = fault.spec
-            if spec.kind != kind or spec.exchange != exchange or not fault.live(now):
+            if spec.kind != kind or not fault.live(now):
+                continue
+            if spec.exchange not in (exchange, ALL_EXCHANGES):
                 continue
             if spec.symbol is not None and spec.symbol != symbol:
                 continue

@@ -21,7 +21,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from extract.sandbox.config import SandboxConfig
-from extract.sandbox.faults import FaultBook, FaultError, FaultSpec, from_mapping, validate
+from extract.sandbox.faults import (
+    ALL_EXCHANGES,
+    FaultBook,
+    FaultError,
+    FaultSpec,
+    from_mapping,
+    validate,
+)
 from extract.sandbox.feed import Feed
 from extract.sandbox.market import MarketModel
 from extract.sandbox.session import Outbound, WsSession
@@ -41,6 +48,28 @@ log = logging.getLogger("extract.sandbox")
 CONTROL_PREFIX = "/_control"
 # the longest a client frame may be; anything larger is answered with a close (1009)
 MAX_CLIENT_FRAME_BYTES = 64 * 1024
+
+
+class Listener:
+    """The listening socket; the whole-server ``down`` fault closes it and opens it again."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int) -> None:
+        self._runner = runner
+        self.host = host
+        self.port = port
+        self._site: web.TCPSite | None = None
+
+    async def start(self) -> None:
+        """Listen (raises OSError if the port is taken); port 0 becomes the port chosen."""
+        self._site = web.TCPSite(self._runner, self.host, self.port)
+        await self._site.start()
+        self.port = self._runner.addresses[-1][1]
+
+    async def stop(self) -> None:
+        """Stop accepting connections; open ones are left to the caller."""
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
 
 
 class Sandbox:
@@ -84,6 +113,8 @@ class Sandbox:
             latency_scale=config.latency_scale,
         )
         self._tasks: set[asyncio.Task[Any]] = set()
+        # set by whoever serves the app, so the whole-server down fault can stop listening
+        self.listener: Listener | None = None
         for spec in config.faults:
             self.add_fault(spec)
 
@@ -114,7 +145,7 @@ class Sandbox:
                 s for s in targets if any(st.listing.symbol == spec.symbol for st in s.streams)
             ]
         if spec.kind == "down":
-            targets = [s for s in self.sessions if s.exchange == spec.exchange]
+            targets = [s for s in self.sessions if spec.exchange in (s.exchange, ALL_EXCHANGES)]
         elif spec.count is not None:
             targets = targets[: spec.count]
         closing = []
@@ -122,7 +153,7 @@ class Sandbox:
             fault.fired += 1
             if fault.remaining is not None:
                 fault.remaining -= 1
-            self.counters[spec.exchange][f"fault_{spec.kind}"] += 1
+            self.counters[session.exchange][f"fault_{spec.kind}"] += 1
             if spec.kind == "half_open":
                 session.go_half_open()
             elif spec.kind == "drop" and spec.mode == "close":
@@ -130,6 +161,11 @@ class Sandbox:
             else:
                 session.abort()
         await asyncio.gather(*closing)
+        if spec.kind == "down" and spec.exchange == ALL_EXCHANGES and self.listener is not None:
+            await self.listener.stop()
+            await asyncio.sleep(spec.duration_s or 0.0)
+            await self.listener.start()
+            log.info("event=server_up port=%s", self.listener.port)
         if spec.kind == "half_open" and spec.duration_s is not None:
             # a half-open socket is eventually reaped, as a NAT or load balancer would
             await asyncio.sleep(spec.duration_s)

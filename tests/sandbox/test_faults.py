@@ -409,3 +409,37 @@ def test_burst_delivers_every_update_and_the_sent_counter_matches(url: str) -> N
     received, sent = with_exchange("binance", url, scenario)
     assert sent > count  # the burst and the regular updates
     assert received == sent
+
+
+def test_whole_server_down_refuses_connections_then_listens_again(url: str) -> None:
+    async def scenario(exchange: Any) -> tuple[BaseException | None, BaseException | None, Any]:
+        await asyncio.wait_for(exchange.load_markets(), TIMEOUT_S)
+        await control(url, "/_control/faults", {"kind": "down", "exchange": "*", "duration_s": 1.5})
+        await asyncio.sleep(0.2)
+        refused: BaseException | None = None
+        try:
+            await asyncio.wait_for(exchange.fetch_ticker("BTC/USDT"), TIMEOUT_S)
+        except ccxt.NetworkError as raised:
+            refused = raised
+        raw_error: BaseException | None = None
+        try:  # a fresh TCP connection is refused outright, not accepted and reset
+            _, writer = await asyncio.open_connection(*url.removeprefix("http://").split(":"))
+            writer.close()
+        except ConnectionRefusedError as raised:
+            raw_error = raised
+        for _ in range(20):  # bounded: back within ~1.5 s
+            await asyncio.sleep(0.25)
+            try:
+                return (
+                    refused,
+                    raw_error,
+                    await asyncio.wait_for(exchange.fetch_ticker("BTC/USDT"), TIMEOUT_S),
+                )
+            except ccxt.NetworkError:
+                continue
+        raise AssertionError("the sandbox did not listen again")
+
+    refused, raw_error, ticker = with_exchange("okx", url, scenario)
+    assert isinstance(refused, ccxt.NetworkError)
+    assert isinstance(raw_error, ConnectionRefusedError)
+    assert ticker["last"] > 0
