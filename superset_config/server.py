@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from superset_config.bundle import build_bundle
@@ -26,10 +27,13 @@ class SupersetCommandError(RuntimeError):
     """A Superset CLI call failed; the message carries the end of its output."""
 
 
-def initialise_commands(settings: SupersetSettings) -> list[list[str]]:
-    """Metadata DB migrations, the admin user (password read from stdin), roles/permissions."""
+# Metadata DB migrations, then roles and permissions.
+INITIALISE_COMMANDS = (("db", "upgrade"), ("init",))
+
+
+def admin_commands(settings: SupersetSettings) -> list[list[str]]:
+    """The admin user (its password read from stdin); a no-op when it already exists."""
     return [
-        ["db", "upgrade"],
         [
             "fab",
             "create-admin",
@@ -41,13 +45,23 @@ def initialise_commands(settings: SupersetSettings) -> list[list[str]]:
             "Admin",
             "--email",
             f"{settings.admin_username}@localhost.localdomain",
-        ],
-        ["init"],
+        ]
     ]
 
 
 def import_commands(settings: SupersetSettings, bundle: Path) -> list[list[str]]:
     return [["import-dashboards", "-p", str(bundle), "-u", settings.admin_username]]
+
+
+def setup_commands(settings: SupersetSettings, initialise: bool = True) -> list[list[str]]:
+    """Everything `make dashboard` runs: initialise, admin user, import of the YAML bundle.
+
+    The bundle is zipped now, pointing at the serving file; the import does not need that file
+    to exist yet.
+    """
+    bundle = build_bundle(settings.home / BUNDLE_FILE_NAME, settings.serving_path)
+    initialising = [list(command) for command in INITIALISE_COMMANDS] if initialise else []
+    return [*initialising, *admin_commands(settings), *import_commands(settings, bundle)]
 
 
 def password_stdin(settings: SupersetSettings) -> str:
@@ -64,22 +78,21 @@ def check_admin_output(settings: SupersetSettings, output: str) -> bool:
     raise SupersetCommandError(f"creating the admin user failed:\n{output[-2000:]}")
 
 
-def setup_all(settings: SupersetSettings) -> bool:
-    """Initialise and import in one Superset process; True when the admin was created now."""
-    return finish_setup(settings, start_setup(settings))
+def start_commands(
+    settings: SupersetSettings, commands: Sequence[Sequence[str]]
+) -> subprocess.Popen[bytes]:
+    """Start ``superset <command>`` for each command, in one background Superset process.
 
-
-def start_setup(settings: SupersetSettings) -> subprocess.Popen[bytes]:
-    """Start initialising Superset and importing the bundle in the background.
-
-    Pair with :func:`finish_setup`. The import does not need the serving file to exist yet,
-    so callers can build the warehouse meanwhile. Output goes to ``<home>/superset-setup.log``.
+    Pair with :func:`finish_commands`. Output goes to ``<home>/superset-setup.log`` (a pipe
+    could fill up and stall the process); stdin carries the admin password for create-admin.
     """
-    bundle = build_bundle(settings.home / BUNDLE_FILE_NAME, settings.serving_path)
-    commands = [*initialise_commands(settings), *import_commands(settings, bundle)]
     with setup_log_path(settings).open("wb") as log_file:
         process = subprocess.Popen(
-            [str(settings.python_bin), str(CLI_BATCH_SCRIPT), json.dumps(commands)],
+            [
+                str(settings.python_bin),
+                str(CLI_BATCH_SCRIPT),
+                json.dumps([list(c) for c in commands]),
+            ],
             stdin=subprocess.PIPE,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -92,15 +105,21 @@ def start_setup(settings: SupersetSettings) -> subprocess.Popen[bytes]:
     return process
 
 
-def finish_setup(
+def finish_commands(
     settings: SupersetSettings, process: subprocess.Popen[bytes], timeout_s: float = CLI_TIMEOUT_S
-) -> bool:
-    """Wait for :func:`start_setup`; True when the admin user was created by it."""
+) -> str:
+    """Wait for :func:`start_commands`; return the output, raise if a command failed."""
     process.wait(timeout=timeout_s)
     output = setup_log_path(settings).read_text(encoding="utf-8", errors="replace")
     if process.returncode != 0:
         tail = "\n".join(output.splitlines()[-OUTPUT_TAIL_LINES:])
-        raise SupersetCommandError(f"superset setup exited with {process.returncode}:\n{tail}")
+        raise SupersetCommandError(f"superset exited with {process.returncode}:\n{tail}")
+    return output
+
+
+def setup_all(settings: SupersetSettings) -> bool:
+    """Run :func:`setup_commands` and wait; True when the admin user was created now."""
+    output = finish_commands(settings, start_commands(settings, setup_commands(settings)))
     return check_admin_output(settings, output)
 
 

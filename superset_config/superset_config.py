@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
-import duckdb
 import duckdb_engine
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
@@ -86,24 +86,26 @@ def _is_locked_down(dbapi_connection: Any) -> bool:
     return bool(row[0]) and not row[1]
 
 
+# Serialises the lockdown of a new DuckDB instance among the threads of one Superset process.
+_LOCKDOWN_MUTEX = threading.Lock()
+
+
 @event.listens_for(Engine, "connect")
 def _lock_down_duckdb_connection(dbapi_connection: Any, _connection_record: Any) -> None:
     """Apply the lockdown to every new DuckDB connection, or refuse the connection.
 
     The settings are global to a DuckDB database instance, which concurrent connections of one
     process share: a connection opened while another one is alive finds them already applied
-    and locked (only this listener ever locks them), and must not try to set them again.
+    and locked (only this listener locks them) and must not set them again. Two connections
+    must not apply them at once either: the second would fail to set the allow-list once the
+    first has switched external access off.
     """
     if not isinstance(dbapi_connection, duckdb_engine.ConnectionWrapper):
         return
-    if not _is_locked_down(dbapi_connection):
-        try:
+    with _LOCKDOWN_MUTEX:
+        if not _is_locked_down(dbapi_connection):
             for statement in _LOCKDOWN_STATEMENTS:
                 dbapi_connection.execute(statement)
-        except duckdb.InvalidInputException:
-            # A concurrent connection locked the instance between our check and our SET.
-            if not _is_locked_down(dbapi_connection):
-                raise
     if not _is_locked_down(dbapi_connection):
         raise ConfigurationError("DuckDB connection could not be locked down; refusing it")
 

@@ -1,14 +1,17 @@
 """One real Superset per test session, serving the dashboards over a real dbt-built warehouse.
 
-The session fixture initialises Superset's metadata DB in the background while the pipeline
-(synthetic lake -> dbt -> forecasting -> publish) builds the warehouse, then imports the YAML
-bundle and starts gunicorn on a free port of 127.0.0.1 with its own SUPERSET_HOME in tmp.
+While the pipeline (synthetic lake -> dbt -> forecasting -> publish) builds the warehouse, a
+thread sets Superset up in its own SUPERSET_HOME under tmp (metadata DB, admin user, import of
+the YAML bundle) and starts gunicorn on a free port of 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,14 +19,17 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from superset_config.server import (
-    finish_setup,
+    check_admin_output,
+    finish_commands,
+    setup_commands,
+    start_commands,
     start_server,
-    start_setup,
     stop_server,
     wait_until_healthy,
 )
 from superset_config.settings import SupersetSettings, new_secret, superset_venv
 from tests.dashboard.dashboard_page import DashboardLoad, open_dashboard, save_screenshot
+from tests.dashboard.metadata_cache import initialise_and_cache, restore_initialised_metadata
 from tests.dashboard.superset_api import (
     DashboardInfo,
     SupersetApi,
@@ -52,8 +58,30 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def start_superset(
+    settings: SupersetSettings, log_path: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Set up Superset in ``settings.home`` (reusing a cached initialisation) and serve it."""
+    if not restore_initialised_metadata(settings):
+        initialise_and_cache(settings)
+    output = finish_commands(
+        settings, start_commands(settings, setup_commands(settings, initialise=False))
+    )
+    assert check_admin_output(settings, output), "a fresh SUPERSET_HOME must get a new admin"
+    port = free_port()
+    process = start_server(settings, "127.0.0.1", port, workers=1, log_path=log_path)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process)
+    except BaseException:
+        stop_server(process)
+        raise
+    return process, base_url
+
+
 @pytest.fixture(scope="session")
 def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSuperset]:
+    """Superset set up and started in a thread while this thread builds the warehouse."""
     root = tmp_path_factory.mktemp("superset")
     settings = SupersetSettings(
         home=root / "home",
@@ -62,19 +90,18 @@ def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSupers
         serving_path=root / "warehouse" / "serving.duckdb",
         superset_venv=superset_venv({}),
     )
-    setting_up = start_setup(settings)
-    try:
-        warehouse = create_dashboard_warehouse(root)
-    finally:
-        created = finish_setup(settings, setting_up)
-    assert created, "a fresh SUPERSET_HOME must get a new admin user"
-    assert warehouse.serving_path == settings.serving_path
-    port = free_port()
     log_path = root / "superset-server.log"
-    process = start_server(settings, "127.0.0.1", port, workers=1, log_path=log_path)
-    base_url = f"http://127.0.0.1:{port}"
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        starting = executor.submit(start_superset, settings, log_path)
+        try:
+            warehouse = create_dashboard_warehouse(root)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                stop_server(starting.result()[0])
+            raise
+        process, base_url = starting.result()
     try:
-        wait_until_healthy(base_url, process)
+        assert warehouse.serving_path == settings.serving_path
         yield RunningSuperset(base_url, settings, warehouse, log_path)
     finally:
         stop_server(process)

@@ -1,8 +1,8 @@
 """Charts keep answering while the warehouse is rebuilt and republished, then show the new data.
 
 A client thread replays every chart query the dashboards sent (captured in Chromium) as fast
-as it can, while the main thread appends an hour to the lake, runs dbt build + forecasting and
-publishes, twice. Every response must be a 200 with rows; no lock error may ever appear.
+as it can, while the main thread appends an hour to the lake, runs dbt build and publishes,
+twice. Every response must be a 200 with rows; no lock error may ever appear.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from tests.dashboard.conftest import RunningSuperset
 from tests.dashboard.dashboard_page import ChartData, DashboardLoad
 from tests.dashboard.superset_api import SupersetApi
-from tests.dashboard.warehouse_pipeline import LAKE_START_UTC, build_and_publish, write_lake_hours
+from tests.dashboard.warehouse_pipeline import LAKE_START_UTC, rebuild_and_publish, write_lake_hours
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -78,7 +78,7 @@ def test_charts_answer_without_error_during_rebuild_and_publish_and_then_show_ne
                 run_id=f"rebuild{rebuild}",
                 seed=100 + rebuild,
             )
-            build_and_publish(superset.warehouse)
+            rebuild_and_publish(superset.warehouse)
     finally:
         stop.set()
         fetcher.join(CLIENT_STOP_TIMEOUT_S)
