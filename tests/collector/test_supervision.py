@@ -151,3 +151,57 @@ def test_restart_policy_backs_off_exponentially_caps_resets_and_gives_up() -> No
     assert not policy.gives_up(failures)
     assert policy.gives_up(policy.failures_after_exit(failures, ran_for_s=5.0))
     assert policy.failures_after_exit(failures, ran_for_s=60.0) == 1, "a stable run resets"
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_a_worker_that_keeps_failing_is_given_up_after_the_retry_budget(tmp_path: Path) -> None:
+    """A worker whose landing database cannot be opened exits at once, again and again: the
+    supervisor restarts it with growing delays, marks it failed after the retry budget instead
+    of looping forever, and the collector exits 1."""
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("a file where the landing directory should be")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "extract",
+            "run",
+            "--sandbox",
+            "--exchanges",
+            "binance",
+            "--workers",
+            "1",
+            "--worker-db-template",
+            str(blocker / "worker_{worker_id}.sqlite"),
+            "--plan-output",
+            str(tmp_path / "plan.json"),
+            "--restart-base-s",
+            "0.1",
+            "--restart-max-s",
+            "0.2",
+            "--retry-budget",
+            "2",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = completed.stderr.splitlines()
+    restarts = [line for line in lines if "event=worker_restart" in line]
+    report(
+        "a crash-looping worker is given up after the retry budget",
+        "a landing path that cannot be created (worker exits 3 at start)",
+        "2 worker_restart (delays 0.1, 0.2), 1 worker_failed_permanently, exit 1",
+        f"restarts={len(restarts)} failed_permanently="
+        f"{sum('event=worker_failed_permanently' in line for line in lines)} "
+        f"exit={completed.returncode}",
+    )
+    assert completed.returncode == 1
+    assert len(restarts) == 2
+    assert "delay_s=0.1" in restarts[0]
+    assert "delay_s=0.2" in restarts[1]
+    assert sum("event=landing_open_failed" in line for line in lines) == 3
+    assert sum("event=worker_failed_permanently" in line for line in lines) == 1
