@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--history-hours", type=float, default=DEFAULT_HISTORY_HOURS, help="OHLCV history to serve"
     )
     parser.add_argument(
+        "--max-queued-frames",
+        type=int,
+        default=SandboxConfig.max_queued_frames,
+        help="frames queued for one client before it is closed as a slow consumer",
+    )
+    parser.add_argument(
         "--fault", action="append", default=[], help="a fault to inject (repeatable)"
     )
     parser.add_argument(
@@ -85,6 +91,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         raise UsageError(f"--rate-scale {args.rate_scale} is out of range; use 0.01-1000")
     if not 0 <= args.latency_scale <= 100:
         raise UsageError(f"--latency-scale {args.latency_scale} is out of range; use 0-100")
+    if not 100 <= args.max_queued_frames <= 10_000_000:
+        raise UsageError(
+            f"--max-queued-frames {args.max_queued_frames} is out of range; use 100-10000000"
+        )
     if not 1 <= args.history_hours <= 24 * 30:
         raise UsageError(f"--history-hours {args.history_hours} is out of range; use 1-720")
     config = SandboxConfig(
@@ -96,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         rate_scale=args.rate_scale,
         latency_scale=args.latency_scale,
         history_hours=args.history_hours,
+        max_queued_frames=args.max_queued_frames,
     )
     symbols = {ex: {item.symbol for item in VENUES[ex]().listings(coins)} for ex in exchanges}
     try:

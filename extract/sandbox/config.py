@@ -23,4 +23,7 @@ class SandboxConfig:
     # multiplies every exchange's latency (0 sends each update at its event time)
     latency_scale: float = 1.0
     history_hours: float = DEFAULT_HISTORY_HOURS
+    # frames a connection may have queued before it is closed as a slow consumer (code 1008),
+    # as real exchanges do; large enough for the burst control
+    max_queued_frames: int = 200_000
     faults: tuple[FaultSpec, ...] = ()

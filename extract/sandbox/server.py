@@ -253,7 +253,15 @@ class Sandbox:
         )
         await ws.prepare(request)
         state = WsSessionState(connection_id=uuid.uuid4().hex[:12])
-        session = WsSession(venue, ws, state, self.faults, self.sent, request.transport)
+        session = WsSession(
+            venue,
+            ws,
+            state,
+            self.faults,
+            self.sent,
+            request.transport,
+            self.config.max_queued_frames,
+        )
         self.sessions.add(session)
         counters["ws_connections"] += 1
         log.info(

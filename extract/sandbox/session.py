@@ -20,9 +20,6 @@ from extract.sandbox.venue import Stream, Venue, WsSessionState
 
 log = logging.getLogger("extract.sandbox")
 
-# frames a connection may have queued before it is closed as a slow consumer, like real
-# exchanges do; large enough for the burst control
-MAX_QUEUED_FRAMES = 200_000
 SLOW_CONSUMER_CLOSE_CODE = 1008
 # how long a close handshake may take before the socket is aborted
 CLOSE_TIMEOUT_S = 1.0
@@ -47,10 +44,12 @@ class WsSession:
         faults: FaultBook,
         sent: Counter[tuple[str, str]],
         transport: asyncio.BaseTransport | None,
+        max_queued_frames: int,
     ) -> None:
         self.venue = venue
         self.ws = ws
         self._transport = transport
+        self._max_queued = max_queued_frames
         self.state = state
         self.streams: set[Stream] = set()
         # the half-open fault: nothing is read or sent until the socket is aborted
@@ -73,7 +72,7 @@ class WsSession:
     def enqueue(self, item: Outbound) -> None:
         if self.silenced or self.ws.closed:
             return
-        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
+        if self._queue.qsize() >= self._max_queued:
             log.warning(
                 "event=slow_consumer exchange=%s connection=%s",
                 self.exchange,

@@ -49,6 +49,8 @@ def run_sandbox_cli(*args: str) -> subprocess.CompletedProcess[str]:
         (["--fault", "stall:exchange=okx"], "needs duration_s", ""),
         (["--fault", "drop:exchange=okx,count=0"], "count must be >= 1", ""),
         (["--port", "70000"], "port 70000 is out of range", "0-65535"),
+        (["--fault", "stall:exchange=*,duration_s=1"], "only for fault down", ""),
+        (["--max-queued-frames", "5"], "--max-queued-frames 5 is out of range", "100-"),
     ],
 )
 def test_bad_cli_input_is_one_line_naming_problem_and_choices(

@@ -38,7 +38,7 @@ def test_same_seed_serves_the_same_history(start_sandbox: Callable[..., str]) ->
         rows: list[list[Any]] = await get_json(f"{base}{path}&startTime={start}")
         return rows
 
-    async def main() -> tuple[Any, Any]:
+    async def main() -> Any:
         return await asyncio.gather(klines(first), klines(again))
 
     a, b = asyncio.run(main())
@@ -68,3 +68,33 @@ def test_fault_given_on_the_command_line_applies_with_its_bound(
     outcomes = asyncio.run(main())
     assert outcomes[-1] == "ok"
     assert "429" in outcomes
+
+
+def test_a_client_that_stops_reading_is_closed_as_a_slow_consumer(
+    start_sandbox: Callable[..., str],
+) -> None:
+    url = start_sandbox("--exchanges", "okx", "--coins", "BTC", "--max-queued-frames", "500")
+
+    async def main() -> Any:
+        timeout = aiohttp.ClientTimeout(total=4 * TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            ws_url = url.replace("http://", "ws://") + "/ws.okx.com/ws/v5/public"
+            # never read: once the socket buffers are full the sandbox's queue for it grows
+            async with session.ws_connect(ws_url) as ws:
+                await ws.send_str(
+                    '{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}'
+                )
+                burst = {"exchange": "okx", "symbol": "BTC/USDT", "count": 100_000}
+                async with session.post(f"{url}/_control/burst", json=burst) as response:
+                    assert response.status == 200
+                for _ in range(100):  # bounded: the sandbox closes or aborts it
+                    await asyncio.sleep(0.1)
+                    state = await get_json(f"{url}/_control/state")
+                    if state["exchanges"]["okx"]["connections_open"] == 0:
+                        break
+                return state
+
+    state = asyncio.run(main())
+    okx = state["exchanges"]["okx"]
+    assert okx["connections_open"] == 0
+    assert okx["sent_total"] < 100_000  # it did not get the whole burst
