@@ -1,6 +1,7 @@
 """``--list-only``: the unique exchanges and base assets in the sources (within the window).
 
-A ``select distinct`` per id slice of each file (SQLite keeps the few distinct pairs in a small
+A ``select distinct`` per id slice of each file (from the window's floor id, see
+``sources.window_floor_id``) (SQLite keeps the few distinct pairs in a small
 ephemeral index), slices in parallel threads: stdlib ``sqlite3`` releases the GIL while it steps.
 """
 
@@ -14,7 +15,14 @@ from pathlib import Path
 from typing import Final
 
 from extract.export.options import ExportOptions
-from extract.export.sources import RowFilter, SourceError, connect_readonly, where_clause
+from extract.export.sources import (
+    RowFilter,
+    SourceError,
+    connect_readonly,
+    snapshot_table,
+    where_clause,
+    window_floor_id,
+)
 from extract.export.tables import MARKET_TICKS
 
 _SLICE_IDS: Final = 500_000
@@ -58,10 +66,16 @@ def _slice_pairs(
 def _source_slices(
     pool: ThreadPoolExecutor, path: Path, options: ExportOptions
 ) -> list[Future[set[tuple[str, str]]]]:
-    ((max_id,),) = _query(path, "select coalesce(max(id), 0) from market_ticks")
+    snapshot = snapshot_table(path, MARKET_TICKS)
+    if snapshot is None:
+        raise SourceError(path, "no market_ticks table: not a landing database")
+    since = options.window.since
+    first = 0
+    if since is not None:
+        first = window_floor_id(path, MARKET_TICKS, snapshot.columns, since, snapshot.max_id)
     return [
         pool.submit(_slice_pairs, path, options, start, start + _SLICE_IDS)
-        for start in range(0, int(str(max_id)), _SLICE_IDS)
+        for start in range(first, snapshot.max_id, _SLICE_IDS)
     ]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extract.export.options import ExportOptions
-from extract.export.sources import RowFilter, TableSnapshot, time_text_at
+from extract.export.sources import RowFilter, TableSnapshot, time_text_at, window_floor_id
 from extract.export.state import TableWatermark
 from extract.export.tables import TableSpec
 
@@ -69,6 +69,8 @@ def plan_table(
                 snapshot.max_id,
             )
     window = options.window
+    if windowed and window.since is not None:
+        after_id = window_floor_id(path, spec, snapshot.columns, window.since, snapshot.max_id)
     row_filter = RowFilter(
         after_id=after_id,
         upto_id=snapshot.max_id,

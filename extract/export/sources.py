@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -29,6 +30,7 @@ from extract.export.tables import (
     selected_columns,
     sentinel_row,
 )
+from extract.timeutil import parse_utc
 
 BUSY_TIMEOUT_MS: Final = 2_000
 _ADBC_BATCH_ROWS: Final = 131_072
@@ -135,6 +137,54 @@ def time_text_at(path: Path, spec: TableSpec, row_id: int) -> str | None:
     except sqlite3.Error as error:
         raise SourceError(path, f"cannot read {spec.name}: {error}") from error
     return None if row is None else str(row[0])
+
+
+# A landing row is committed at most this long after its reception (the collector commits every
+# second or so). Row ids grow in commit order, so a live row received this long before a
+# window's start has an id below which no row can fall inside the window.
+COMMIT_LAG_MARGIN: Final = timedelta(hours=1)
+_SEARCH_PROBES: Final = 64
+
+
+def window_floor_id(
+    path: Path, spec: TableSpec, columns: frozenset[str], since: datetime, upto_id: int
+) -> int:
+    """An id at or below which no row of the table was received at or after ``since``.
+
+    Lets a windowed read skip the rows before the window instead of scanning the whole table.
+    For any row r below a live row b: received(r) <= committed(r) <= committed(b) <=
+    received(b) + COMMIT_LAG_MARGIN, so a b received before ``since - COMMIT_LAG_MARGIN`` is a
+    floor. Backfill rows (received long before they are committed) are never used as b; rows
+    without a parseable time are not either. A binary search over ids finds a high such b.
+    """
+    bound = since - COMMIT_LAG_MARGIN
+    live_only = " and source in ('ws', 'rest')" if "source" in columns else ""
+    floor, low, high = 0, 1, upto_id
+    try:
+        with closing(connect_readonly(path)) as connection:
+            for _ in range(_SEARCH_PROBES):
+                if low > high:
+                    break
+                middle = (low + high) // 2
+                row = connection.execute(
+                    f"select id, {spec.time_column} from {spec.name} "
+                    f"where id >= ? and id <= ?{live_only} order by id limit 1",
+                    (middle, high),
+                ).fetchone()
+                if row is not None and _received_before(row[1], bound):
+                    floor, low = int(row[0]), int(row[0]) + 1
+                else:
+                    high = middle - 1
+    except sqlite3.Error as error:
+        raise SourceError(path, f"cannot read {spec.name}: {error}") from error
+    return floor
+
+
+def _received_before(text: object, bound: datetime) -> bool:
+    try:
+        return parse_utc(str(text)) < bound
+    except ValueError:
+        return False
 
 
 _ASSET_SQL: Final = (

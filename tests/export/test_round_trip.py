@@ -17,7 +17,7 @@ from export.lake_checks import (
     run_metadata,
     source_keys,
 )
-from export.landing_factory import Landing
+from export.landing_factory import Landing, create_landing_db, insert_ticks, tick_rows
 
 
 def _source_ticks(landings: list[Landing]) -> list[tuple[object, ...]]:
@@ -115,3 +115,31 @@ def test_raw_json_is_in_the_lake_only_when_asked(
     table = pq.read_table(next(lake_dir.glob("market_ticks/*/*/*.parquet")))
     assert table.column("raw_json").null_count == 0
     assert table.column("raw_json")[0].as_py().startswith('{"symbol":')
+
+
+def test_a_window_over_a_long_database_skips_rows_before_it_and_misses_none(
+    landing_dir: Path, lake_dir: Path
+) -> None:
+    path = landing_dir / "worker_0.sqlite"
+    create_landing_db(path)
+    gap_us = 10_000_000  # ~10 s between ticks: 2 x 1,500 ticks span about 8 hours
+    insert_ticks(path, tick_rows(1_500, mean_gap_us=gap_us))
+    with closing(sqlite3.connect(path)) as connection, connection:
+        (last_us,) = connection.execute("select max(ingestion_ts_us) from market_ticks").fetchone()
+        # backfilled bars from long ago, committed mid-stream: never search probes
+        connection.executemany(
+            "insert into market_ticks (ingestion_ts_utc, exchange_id, symbol, source) "
+            "values ('2026-11-01T00:00:00.000+00:00', 'binance', 'BTC/USDT', 'backfill')",
+            [()] * 300,
+        )
+    insert_ticks(path, tick_rows(1_500, start_us=last_us, mean_gap_us=gap_us, seed=1))
+    since = "2026-11-18T14:06:40.000+00:00"  # 3 h after the first tick
+
+    assert run_export(landing_dir, lake_dir, "--since", since) == 0
+
+    expected = source_keys([path], "market_ticks", f"ingestion_ts_utc >= '{since}'")
+    assert 1_000 < len(expected) < 3_000
+    assert lake_keys(lake_dir, "market_ticks") == expected
+    (metadata,) = run_metadata(lake_dir)
+    floor = metadata["query_bounds"]["market_ticks"]["id_ranges"][str(path)]["after_id"]
+    assert 500 < floor < min(row_id for _, row_id in expected)
