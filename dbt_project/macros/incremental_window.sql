@@ -1,13 +1,25 @@
-{#- The first UTC day an incremental run reprocesses: the newest day already loaded minus
-    var('lookback_days'), so late-arriving files for recent days are picked up. Renders a
-    date literal; on a full build it renders the earliest possible date. -#}
-{% macro incremental_start_date(date_column) -%}
-    {%- if is_incremental() -%}
-        (
-            select coalesce(max({{ date_column }}), date '1970-01-01') - {{ var('lookback_days') }}
-            from {{ this }}
-        )
-    {%- else -%}
-        date '1970-01-01'
+{#- Incremental models reprocess whole UTC hours from the newest hour already loaded minus
+    var('lookback_hours'), so late-arriving files for recent hours are picked up; everything older
+    is kept as built (a --full-refresh rebuilds it). The start is read once at run time and
+    rendered as a literal so DuckDB can skip older lake partitions and Parquet row groups. -#}
+{% macro incremental_start_hour(hour_column) -%}
+    {%- set start = "1970-01-01 00:00:00+00" -%}
+    {%- if execute and is_incremental() -%}
+        {%- set newest = run_query(
+            "select strftime(max(" ~ hour_column ~ ") at time zone 'UTC'"
+            ~ " - to_hours(" ~ var('lookback_hours') ~ "), '%Y-%m-%d %H:%M:%S') from " ~ this
+        ).columns[0].values()[0] -%}
+        {%- if newest is not none -%}
+            {%- set start = newest ~ "+00" -%}
+        {%- endif -%}
     {%- endif -%}
+    cast('{{ start }}' as timestamptz)
+{%- endmacro %}
+
+{#- The UTC hour a row belongs to; rows without a timestamp fall back to the partition date. -#}
+{% macro utc_hour(timestamp_expression, fallback_date) -%}
+    coalesce(
+        date_trunc('hour', {{ timestamp_expression }}),
+        cast({{ fallback_date }} as timestamptz)
+    )
 {%- endmacro %}

@@ -28,9 +28,9 @@ pytestmark = pytest.mark.slow
 
 # Changes on every build by design (invocation id and start time).
 PER_BUILD_TABLES = ("cln_dq_run_summary",)
-# Reprocess only the newest loaded day, so the growth below leaves 2026-02-28 untouched and the
-# late files for 2026-03-01 must still be picked up.
-VARS = {"lookback_days": 0}
+# Reprocess only the newest loaded hour and the one before it: the growth below leaves the
+# 2026-02-28 hours untouched, and the late files for 2026-03-02 00:xx must still be picked up.
+VARS = {"lookback_hours": 1}
 
 
 @dataclass(frozen=True)
@@ -44,31 +44,31 @@ class GrowingLake:
 
 def noisy_ticks() -> list[LakeTick]:
     """Renamed symbols, an exact duplicate, unusable prices, missing/negative latency, backfill."""
-    base = utc("2026-03-01 21:00:00")
+    base = utc("2026-03-02 00:05:00")
     ticks: list[LakeTick] = []
-    for minute in range(0, 180, 7):
+    for minute in range(0, 50, 7):
         moment = base + pd.Timedelta(minutes=minute, seconds=13).to_pytimedelta()
         ticks.append(
             LakeTick("kraken", "XBT/USDT", moment, 100.0 + minute / 10, epoch_ms(moment) - 250)
         )
-    duplicate = LakeTick("kraken", "XBT/USDT", utc("2026-03-01 22:30:01"), 105.5, None)
+    duplicate = LakeTick("kraken", "XBT/USDT", utc("2026-03-02 00:30:01"), 105.5, None)
     ticks += [duplicate, duplicate]
     ticks += [
-        LakeTick("kraken", "XBT/USDT", utc("2026-03-01 22:31:02"), 0.0, None),
-        LakeTick("kraken", "XBT/USDT", utc("2026-03-01 22:31:03"), None, None),
+        LakeTick("kraken", "XBT/USDT", utc("2026-03-02 00:31:02"), 0.0, None),
+        LakeTick("kraken", "XBT/USDT", utc("2026-03-02 00:31:03"), None, None),
         LakeTick(
             "kraken",
             "XBT/USDT",
-            utc("2026-03-01 22:31:04"),
+            utc("2026-03-02 00:31:04"),
             105.0,
-            epoch_ms(utc("2026-03-01 22:31:05")),
+            epoch_ms(utc("2026-03-02 00:31:05")),
         ),
         LakeTick(
             "kraken",
             "XBT/USDT",
-            utc("2026-03-01 22:40:00"),
+            utc("2026-03-02 00:40:00"),
             104.0,
-            epoch_ms(utc("2026-03-01 22:38:00")),
+            epoch_ms(utc("2026-03-02 00:38:00")),
             source="backfill",
         ),
     ]
@@ -98,13 +98,14 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
     build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
     rebuilt = read_tables(incremental_db, exclude=PER_BUILD_TABLES)
 
-    # Growth: a new day, late files for the day already loaded, noise and connection events.
+    # Growth: a new day; then late files for an hour already loaded, with noise and events.
     write_synthetic_lake(
         lake_dir,
         SyntheticLakeSpec(
             start_utc=utc("2026-03-01 23:00:00"), hours=3, seed=2, run_id="next", **sparse
         ),
     )
+    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
     write_lake(lake_dir, noisy_ticks(), connection_events(), run_id="late")
     build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
 

@@ -2,14 +2,16 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='bucket_date_utc',
+        unique_key='bucket_hour_utc',
         on_schema_change='fail',
     )
 }}
 
+{%- set window_start = incremental_start_hour('bucket_hour_utc') %}
+
 -- One row per (exchange_id, symbol, bucket) that holds at least one usable live tick: the
--- expensive tick scan of the grid, kept incremental by UTC day. Buckets never straddle a UTC
--- day because bin_seconds divides 86400 (asserted in cln_market_grid's tests).
+-- expensive tick scan of the grid, kept incremental by UTC hour. Buckets never straddle an hour
+-- because bin_seconds divides 3600 (asserted in cln_market_grid's tests).
 with
 
 live_ticks as (
@@ -28,8 +30,8 @@ usable_ticks as (
         * {{ var('bin_seconds') }} as bucket_epoch_s
     from live_ticks
     where
-        tick_date_utc >= {{ incremental_start_date('bucket_date_utc') }}
-        and ingestion_ts_utc is not null
+        tick_date_utc >= cast({{ window_start }} as date)
+        and tick_hour_utc >= {{ window_start }}
         and {{ is_plausible_ts('ingestion_ts_utc') }}
         and price > 0
         and exchange_id is not null
@@ -58,7 +60,7 @@ final as (
         symbol,
         to_timestamp(bucket_epoch_s) as bucket_start_utc,
         bucket_epoch_s,
-        {{ utc_date('to_timestamp(bucket_epoch_s)') }} as bucket_date_utc,
+        date_trunc('hour', to_timestamp(bucket_epoch_s)) as bucket_hour_utc,
         tick_count_in_bin,
         first_tick_ts_utc,
         first_price,

@@ -9,6 +9,7 @@ market_ticks as (
 final as (
     select
         tick_id,
+        tick_hour_utc,
         tick_date_utc,
         source_file,
         source_row_id,

@@ -2,14 +2,18 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='tick_date_utc',
+        unique_key='tick_hour_utc',
         on_schema_change='fail',
     )
 }}
 
+{%- set window_start = incremental_start_hour('tick_hour_utc') %}
+
 with
 
-source as (
+-- `not materialized` here and below: read the lake twice (symbols, duplicates) rather than
+-- buffer millions of rows in memory.
+source as not materialized (
     {{ select_from_lake(source('lake', 'market_ticks')) }}
 ),
 
@@ -17,13 +21,40 @@ canonical_assets as (
     select * from {{ ref('canonical_assets') }}
 ),
 
-in_window as (
-    select * from source
-    where date >= {{ incremental_start_date('tick_date_utc') }}
+in_window as not materialized (
+    select
+        *,
+        {{ utc_hour('ingestion_ts_utc', 'date') }} as tick_hour_utc
+    from source
+    where
+        date >= cast({{ window_start }} as date)
+        and {{ utc_hour('ingestion_ts_utc', 'date') }} >= {{ window_start }}
 ),
 
-typed as (
+-- Symbols are parsed once per distinct spelling, not once per tick.
+symbols_normalized as (
     select
+        symbols.symbol_raw,
+        coalesce(base_assets.canonical_asset, symbols.base_code) as base_asset,
+        coalesce(quote_assets.canonical_asset, symbols.quote_code) as quote_asset,
+        symbols.settle_suffix
+    from (
+        select
+            symbol as symbol_raw,
+            {{ symbol_base_code('symbol') }} as base_code,
+            {{ symbol_quote_code('symbol') }} as quote_code,
+            {{ symbol_settle_suffix('symbol') }} as settle_suffix
+        from (select distinct symbol from in_window) as distinct_symbols
+    ) as symbols
+    left join canonical_assets as base_assets
+        on symbols.base_code = base_assets.asset_code
+    left join canonical_assets as quote_assets
+        on symbols.quote_code = quote_assets.asset_code
+),
+
+typed as not materialized (
+    select
+        tick_hour_utc,
         date as tick_date_utc,
         cast(source_file as varchar) as source_file,
         cast(source_row_id as bigint) as source_row_id,
@@ -48,74 +79,82 @@ typed as (
         cast(base_volume as double) as base_volume,
         cast(quote_volume as double) as quote_volume,
         cast(worker_id as integer) as worker_id,
-        cast(connection_id as varchar) as connection_id,
-        {{ symbol_base_code('symbol') }} as base_code,
-        {{ symbol_quote_code('symbol') }} as quote_code,
-        {{ symbol_settle_suffix('symbol') }} as settle_suffix
+        cast(connection_id as varchar) as connection_id
     from in_window
 ),
 
-normalized as (
+-- Exact duplicates: the same update landed more than once (replayed frame, re-exported file).
+-- Found with one aggregation (cheap: almost every key is unique); the first landed row is kept.
+exact_duplicates as (
     select
-        typed.*,
-        coalesce(base_assets.canonical_asset, typed.base_code) as base_asset,
-        coalesce(quote_assets.canonical_asset, typed.quote_code) as quote_asset
+        exchange_id,
+        symbol_raw,
+        ingestion_ts_utc,
+        exchange_ts_utc,
+        price,
+        count(*) as landed_copies,
+        min({ 'file': source_file, 'row': source_row_id }) as kept_row
     from typed
-    left join canonical_assets as base_assets
-        on typed.base_code = base_assets.asset_code
-    left join canonical_assets as quote_assets
-        on typed.quote_code = quote_assets.asset_code
+    group by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+    having count(*) > 1
 ),
 
--- Exact duplicates: the same update landed more than once (replayed frame, re-exported file).
 deduplicated as (
     select
-        *,
-        count(*) over exact_duplicate_key as landed_copies
-    from normalized
-    window
-        exact_duplicate_key as (
-            partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
-        )
-    qualify row_number() over (
-        exact_duplicate_key order by source_file, source_row_id
-    ) = 1
+        typed.*,
+        coalesce(exact_duplicates.landed_copies, 1) as landed_copies
+    from typed
+    left join exact_duplicates
+        on
+            typed.exchange_id is not distinct from exact_duplicates.exchange_id
+            and typed.symbol_raw is not distinct from exact_duplicates.symbol_raw
+            and typed.ingestion_ts_utc is not distinct from exact_duplicates.ingestion_ts_utc
+            and typed.exchange_ts_utc is not distinct from exact_duplicates.exchange_ts_utc
+            and typed.price is not distinct from exact_duplicates.price
+    where
+        exact_duplicates.kept_row is null
+        or exact_duplicates.kept_row = { 'file': typed.source_file, 'row': typed.source_row_id }
 ),
 
 final as (
     select
-        source_file || '#' || cast(source_row_id as varchar) as tick_id,
-        tick_date_utc,
-        source_file,
-        source_row_id,
-        exchange_id,
+        deduplicated.source_file || '#' || cast(deduplicated.source_row_id as varchar) as tick_id,
+        deduplicated.tick_hour_utc,
+        deduplicated.tick_date_utc,
+        deduplicated.source_file,
+        deduplicated.source_row_id,
+        deduplicated.exchange_id,
         case
-            when quote_asset is null then base_asset
-            else base_asset || '/' || quote_asset || coalesce(settle_suffix, '')
+            when symbols_normalized.quote_asset is null then symbols_normalized.base_asset
+            else
+                symbols_normalized.base_asset || '/' || symbols_normalized.quote_asset
+                || coalesce(symbols_normalized.settle_suffix, '')
         end as symbol,
-        symbol_raw,
-        base_asset,
-        quote_asset,
-        market_type,
-        ingestion_ts_utc,
-        exchange_ts_ms,
-        exchange_ts_utc,
-        exchange_ts_source,
-        source,
-        source in ('ws', 'rest') as is_live,
-        price,
-        bid,
-        ask,
-        last_price,
-        open_price,
-        high_price,
-        low_price,
-        base_volume,
-        quote_volume,
-        worker_id,
-        connection_id,
-        landed_copies
+        deduplicated.symbol_raw,
+        symbols_normalized.base_asset,
+        symbols_normalized.quote_asset,
+        deduplicated.market_type,
+        deduplicated.ingestion_ts_utc,
+        deduplicated.exchange_ts_ms,
+        deduplicated.exchange_ts_utc,
+        deduplicated.exchange_ts_source,
+        deduplicated.source,
+        deduplicated.source in ('ws', 'rest') as is_live,
+        deduplicated.price,
+        deduplicated.bid,
+        deduplicated.ask,
+        deduplicated.last_price,
+        deduplicated.open_price,
+        deduplicated.high_price,
+        deduplicated.low_price,
+        deduplicated.base_volume,
+        deduplicated.quote_volume,
+        deduplicated.worker_id,
+        deduplicated.connection_id,
+        deduplicated.landed_copies
     from deduplicated
+    left join symbols_normalized
+        on deduplicated.symbol_raw is not distinct from symbols_normalized.symbol_raw
 )
 
 select * from final
