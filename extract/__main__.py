@@ -1,4 +1,4 @@
-"""``python -m extract <command>``: one entry point for the sandbox, the collector and the export."""
+"""`python -m extract <command>`: one entry point for the sandbox, collector and export."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     command, *rest = argv
     if command not in COMMANDS:
-        print(f"error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     module = importlib.import_module(COMMANDS[command][0])
     exit_code: int = module.main(rest)
