@@ -17,7 +17,7 @@ from typing import Any
 
 from extract.collector.capture import ExchangeCapture
 from extract.collector.records import Tick
-from extract.timeutil import epoch_us_now, iso_ms_from_epoch_us
+from extract.timeutil import epoch_us_now, iso_ms_from_epoch_ms, iso_ms_from_epoch_us
 
 MINUTE_MS = 60_000
 
@@ -54,6 +54,7 @@ def candle_ticks(
             continue
         ticks.append(
             Tick(
+                ingestion_ts_utc=iso_ms_from_epoch_us(received_us),
                 exchange_id=exchange_id,
                 symbol=symbol,
                 market_type=market_type,
@@ -67,6 +68,7 @@ def candle_ticks(
                 base_volume=_float(candle[5]) if len(candle) > 5 else None,
                 quote_volume=None,
                 exchange_ts_ms=opened_ms,
+                exchange_ts_utc=iso_ms_from_epoch_ms(opened_ms),
                 raw_json=json.dumps(list(candle)),
                 ingestion_ts_us=received_us,
                 exchange_ts_source="exchange",

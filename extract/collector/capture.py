@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
+from extract.collector.clock import IsoMsText
 from extract.collector.logs import log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
@@ -107,6 +108,8 @@ class ExchangeCapture:
         self._frame: Any = None
         self._frame_text: str | None = None
         self._frame_tickers: list[tuple[str, Any]] = []
+        self._arrival_clock = IsoMsText()
+        self._exchange_clock = IsoMsText()
         self._last_raw: dict[str, Any] = {}
         self._last_exchange_ts: dict[str, int] = {}
         self._malformed_since_event = 0
@@ -310,7 +313,9 @@ class ExchangeCapture:
             self.stats.duplicates += 1
         self._last_raw[symbol] = fingerprint
         exchange_ts = exchange_time_ms(self.adapter, ticker, self._frame)
+        exchange_text = None
         if exchange_ts is not None:
+            exchange_text = self._exchange_clock.from_ms(exchange_ts)
             previous = self._last_exchange_ts.get(symbol)
             if previous is not None and exchange_ts < previous:
                 self.stats.out_of_order += 1
@@ -324,6 +329,7 @@ class ExchangeCapture:
         last = get("last")
         self.sink.tick(
             Tick(
+                self._arrival_clock.from_us(arrival_us),
                 self.exchange_id,
                 symbol,
                 self.market_types.get(symbol),
@@ -337,6 +343,7 @@ class ExchangeCapture:
                 get("baseVolume"),
                 get("quoteVolume"),
                 exchange_ts,
+                exchange_text,
                 raw_json,
                 arrival_us,
                 "exchange" if exchange_ts is not None else "missing",

@@ -1,10 +1,9 @@
 """The records that cross module borders inside the collector: one tick, one connection event.
 
 ``Tick`` is a ``NamedTuple`` rather than a frozen dataclass on purpose: it is built once per
-ticker update on the hot path and handed to SQLite's ``executemany`` as is, its fields in the
-order of the writer's INSERT, so landing a tick costs no per-row conversion (the ISO text
-columns ``ingestion_ts_utc`` / ``exchange_ts_utc`` are derived from the integer times by SQLite in
-that INSERT). It is just as immutable and typed.
+ticker update on the hot path and bound by the writer's INSERT as is, its fields in the
+order of that INSERT's columns, so landing a tick costs no per-row conversion. It is just as
+immutable and typed.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import NamedTuple
 class Tick(NamedTuple):
     """One ticker update as landed; ``ingestion_ts_us`` is the arrival time of its frame."""
 
+    ingestion_ts_utc: str
     exchange_id: str
     symbol: str
     market_type: str | None
@@ -29,6 +29,7 @@ class Tick(NamedTuple):
     base_volume: float | None
     quote_volume: float | None
     exchange_ts_ms: int | None
+    exchange_ts_utc: str | None
     raw_json: str | None
     ingestion_ts_us: int
     exchange_ts_source: str

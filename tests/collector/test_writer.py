@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from extract.collector.clock import IsoMsText
 from extract.collector.records import Tick
-from extract.collector.writer import LandingWriteError, LandingWriter, append_events, make_event
+from extract.collector.writer import (
+    ROWS_PER_STATEMENT,
+    LandingWriteError,
+    LandingWriter,
+    append_events,
+    make_event,
+)
 from extract.landing.schema import (
     EXTENDED_MARKET_TICK_COLUMNS,
     ORIGINAL_LANDING_DDL,
@@ -20,6 +27,8 @@ from extract.timeutil import iso_ms_from_epoch_ms, iso_ms_from_epoch_us
 
 def tick(n: int, *, raw: str = "{}", exchange_ts_ms: int | None = 1_795_238_675_680) -> Tick:
     return Tick(
+        ingestion_ts_utc=iso_ms_from_epoch_us(1_795_238_675_757_123 + n),
+        exchange_ts_utc=iso_ms_from_epoch_ms(exchange_ts_ms) if exchange_ts_ms else None,
         ingestion_ts_us=1_795_238_675_757_123 + n,
         exchange_id="binance",
         symbol="BTC/USDT",
@@ -116,21 +125,28 @@ def test_last_live_tick_ignores_backfill_rows(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_the_time_text_sqlite_derives_matches_the_shared_helpers(tmp_path: Path) -> None:
+def test_the_hot_path_time_text_matches_the_shared_helper() -> None:
+    clock = IsoMsText()
     times_us = [0, 1_795_238_675_999_999, 1_795_238_676_000_000, 1_700_000_000_000_500]
     times_us += [random.Random(7).randrange(4_102_444_800_000_000) for _ in range(500)]
+    for epoch_us in times_us:
+        assert clock.from_us(epoch_us) == iso_ms_from_epoch_us(epoch_us)
+        assert clock.from_ms(epoch_us // 1000) == iso_ms_from_epoch_ms(epoch_us // 1000)
+
+
+def test_batches_of_any_size_land_every_tick_in_order(tmp_path: Path) -> None:
     writer = LandingWriter(tmp_path / "w.sqlite", worker_id=0)
-    writer.write(
-        [tick(0)._replace(ingestion_ts_us=us, exchange_ts_ms=us // 1000) for us in times_us], []
-    )
+    for size in (1, ROWS_PER_STATEMENT - 1, ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 3):
+        writer.write([tick(n) for n in range(size)], [])
     writer.close()
-    rows = sqlite3.connect(tmp_path / "w.sqlite").execute(
-        "SELECT ingestion_ts_us, ingestion_ts_utc, exchange_ts_ms, exchange_ts_utc "
-        "FROM market_ticks"
-    )
-    for us, us_text, ms, ms_text in rows:
-        assert us_text == iso_ms_from_epoch_us(us)
-        assert ms_text == iso_ms_from_epoch_ms(ms)
+    prices = [
+        row[0]
+        for row in sqlite3.connect(tmp_path / "w.sqlite").execute(
+            "SELECT price FROM market_ticks ORDER BY id"
+        )
+    ]
+    expected = [100.0 + n for size in (1, 19, 20, 43) for n in range(size)]
+    assert prices == expected
 
 
 def test_a_value_sqlite_cannot_bind_is_coerced_not_a_stuck_batch(tmp_path: Path) -> None:

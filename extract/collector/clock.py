@@ -1,0 +1,25 @@
+"""Landing time text on the hot path: ISO-8601 UTC with milliseconds, cached per second.
+
+Gives exactly :func:`extract.timeutil.iso_ms_from_epoch_us` (``2026-11-21T05:10:01.123+00:00``)
+at a fraction of the cost, since ticks arrive many per second and only the milliseconds change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+class IsoMsText:
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def from_us(self, epoch_us: int) -> str:
+        second, micros = divmod(epoch_us, 1_000_000)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{micros // 1000:03d}+00:00"
+
+    def from_ms(self, epoch_ms: int) -> str:
+        return self.from_us(epoch_ms * 1000)
