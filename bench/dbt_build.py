@@ -1,4 +1,4 @@
-"""Benchmark: `dbt build` of the warehouse vs. a plain pandas implementation of the same grid + KPIs.
+"""Benchmark: `dbt build` of the warehouse vs. a plain pandas version of the same grid and KPIs.
 
 A generated 24 h lake of 3 exchanges x 20 symbols (about 5 million ticks at scale 1) is built with
 the real dbt CLI (parse, every model and every test), then one more hour lands and the incremental
@@ -141,7 +141,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             higher_is_better=False,
             runs=1,
             goal="well under the full build",
-            notes="incremental models reprocess from the newest loaded hour minus lookback_hours (3)",
+            notes="incremental models reprocess from the newest hour minus lookback_hours (3)",
         ),
     ]
 

@@ -39,7 +39,7 @@ def read_lake_table(lake_dir: Path, table: str) -> pd.DataFrame:
     if not any(root.glob("*/*/*.parquet")):
         return pd.DataFrame()
     dataset = ds.dataset(root, format="parquet", partitioning="hive")
-    frame = dataset.to_table().to_pandas()
+    frame: pd.DataFrame = dataset.to_table().to_pandas()
     frame["exchange_id"] = frame["exchange_id"].astype(str)
     return frame
 
@@ -164,7 +164,7 @@ def market_grid(ticks: pd.DataFrame, params: GridParams) -> pd.DataFrame:
     full_index = pd.MultiIndex.from_tuples(
         [
             (exchange_id, symbol, bucket)
-            for (exchange_id, symbol), (first, last) in spans.iterrows()
+            for exchange_id, symbol, first, last in spans.reset_index().itertuples(index=False)
             for bucket in range(int(first), int(last) + 1)
         ],
         names=keys,

@@ -88,9 +88,12 @@ def connection_events() -> list[LakeEvent]:
 def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
     root = tmp_path_factory.mktemp("growing")
     lake_dir = root / "lake"
-    sparse = {"ticks_per_pair_per_s": 1 / 45}  # gaps: forward fills, stale and missing buckets
+    sparse = 1 / 45  # ticks per pair and second: forward fills, stale and missing buckets
     write_synthetic_lake(
-        lake_dir, SyntheticLakeSpec(start_utc=utc("2026-02-28 22:00:00"), hours=4, seed=1, **sparse)
+        lake_dir,
+        SyntheticLakeSpec(
+            start_utc=utc("2026-02-28 22:00:00"), hours=4, seed=1, ticks_per_pair_per_s=sparse
+        ),
     )
     incremental_db = root / "incremental.duckdb"
     build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
@@ -102,7 +105,11 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
     write_synthetic_lake(
         lake_dir,
         SyntheticLakeSpec(
-            start_utc=utc("2026-03-01 23:00:00"), hours=3, seed=2, run_id="next", **sparse
+            start_utc=utc("2026-03-01 23:00:00"),
+            hours=3,
+            seed=2,
+            run_id="next",
+            ticks_per_pair_per_s=sparse,
         ),
     )
     build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)

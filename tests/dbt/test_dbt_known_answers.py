@@ -5,6 +5,7 @@ The expected numbers are worked out in the comments from the tick list, not read
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,7 @@ def known_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, D
 
 
 @pytest.fixture
-def warehouse(known_build: tuple[Path, Path, DbtRun]) -> duckdb.DuckDBPyConnection:
+def warehouse(known_build: tuple[Path, Path, DbtRun]) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(str(known_build[1]), read_only=True)
     yield connection
     connection.close()
@@ -259,7 +260,7 @@ def test_quality_score_follows_documented_weights(warehouse: duckdb.DuckDBPyConn
     )
     assert_rows_close(actual, [(expected, 270.0, coverage, uptime, 0.5)])
     # okx has no connection events: uptime is unknown and its weight is left out.
-    okx = rows(
+    okx: tuple[float, ...] = rows(  # type: ignore[assignment]
         warehouse,
         "select quality_score, latency_score, coverage_score, update_frequency_score, "
         "disconnect_score from core.fct_platform_quality_score where exchange_id = 'okx'",
@@ -294,11 +295,10 @@ def test_forecast_marts_are_empty_and_typed_before_a_forecast_run(
     )
     assert actual_only == [("actual", False)]
     types = dict(
-        rows(
-            warehouse,
+        warehouse.execute(
             "select column_name, data_type from information_schema.columns "
-            "where table_schema = 'marts' and table_name = 'mart_forecast_accuracy'",
-        )
+            "where table_schema = 'marts' and table_name = 'mart_forecast_accuracy'"
+        ).fetchall()
     )
     assert types["mase"] == "DOUBLE"
     assert types["is_chosen"] == "BOOLEAN"
