@@ -34,7 +34,7 @@ $(UV):
 setup: .venv/.synced .venv-superset/.synced ## create both environments (ETL at .venv, Superset at .venv-superset)
 
 setup-browser: ## install Debian's Chromium for the browser tests (once)
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 demo: setup ## run the whole pipeline on the local sandbox and serve the dashboard
 	$(PY) -m tools.demo --seconds $(DEMO_SECONDS) --sandbox-port $(SANDBOX_PORT)

@@ -90,7 +90,6 @@ def _is_locked_down(dbapi_connection: Any) -> bool:
 _LOCKDOWN_MUTEX = threading.Lock()
 
 
-@event.listens_for(Engine, "connect")
 def _lock_down_duckdb_connection(dbapi_connection: Any, _connection_record: Any) -> None:
     """Apply the lockdown to every new DuckDB connection, or refuse the connection.
 
@@ -108,6 +107,9 @@ def _lock_down_duckdb_connection(dbapi_connection: Any, _connection_record: Any)
                 dbapi_connection.execute(statement)
     if not _is_locked_down(dbapi_connection):
         raise ConfigurationError("DuckDB connection could not be locked down; refusing it")
+
+
+event.listen(Engine, "connect", _lock_down_duckdb_connection)
 
 
 def _force_read_only(

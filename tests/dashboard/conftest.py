@@ -8,8 +8,6 @@ the YAML bundle) and starts gunicorn on a free port of 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,18 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from superset_config.server import (
-    check_admin_output,
-    finish_commands,
-    setup_commands,
-    start_commands,
-    start_server,
-    stop_server,
-    wait_until_healthy,
-)
+from superset_config.server import stop_server
 from superset_config.settings import SupersetSettings, new_secret, superset_venv
 from tests.dashboard.dashboard_page import DashboardLoad, open_dashboard, save_screenshot
-from tests.dashboard.metadata_cache import initialise_and_cache, restore_initialised_metadata
 from tests.dashboard.superset_api import (
     DashboardInfo,
     SupersetApi,
@@ -37,6 +26,7 @@ from tests.dashboard.superset_api import (
     dashboards,
     logged_in_page,
 )
+from tests.dashboard.superset_process import start_superset
 from tests.dashboard.warehouse_pipeline import DashboardWarehouse, create_dashboard_warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,33 +40,6 @@ class RunningSuperset:
     settings: SupersetSettings
     warehouse: DashboardWarehouse
     log_path: Path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_superset(
-    settings: SupersetSettings, log_path: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Set up Superset in ``settings.home`` (reusing a cached initialisation) and serve it."""
-    if not restore_initialised_metadata(settings):
-        initialise_and_cache(settings)
-    output = finish_commands(
-        settings, start_commands(settings, setup_commands(settings, initialise=False))
-    )
-    assert check_admin_output(settings, output), "a fresh SUPERSET_HOME must get a new admin"
-    port = free_port()
-    process = start_server(settings, "127.0.0.1", port, workers=1, log_path=log_path)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-    except BaseException:
-        stop_server(process)
-        raise
-    return process, base_url
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, Response
 
 RENDER_TIMEOUT_S = 90.0
 POLL_INTERVAL_MS = 200
+ECHARTS_ANIMATION_MS = 1500  # ECharts draws lines in over about a second
 
 # Per chart on the page: its id, whether it drew something (an ECharts canvas or table rows),
 # and any error or empty-result panel inside it.
@@ -183,6 +184,12 @@ def choose_filter_value(
 
 
 def save_screenshot(page: Page, path: Path) -> Path:
+    """Capture the viewport once the filter bar has its values and the chart animations ended."""
+    page.wait_for_function(
+        "() => !document.body.innerText.includes('Loading filter values')",
+        timeout=RENDER_TIMEOUT_S * 1000,
+    )
+    page.wait_for_timeout(ECHARTS_ANIMATION_MS)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The dashboard scrolls inside its own container: a full-page capture would come out blank.
     page.screenshot(path=str(path))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 REQUEST_TIMEOUT_S = 60.0
 CHROMIUM = "/usr/bin/chromium"
@@ -27,7 +27,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
 
 
 class SupersetApi:
