@@ -121,6 +121,40 @@ def test_dry_run_writes_the_plan_and_starts_no_worker(
     assert not list(tmp_path.glob("*.sqlite"))
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("restore_logging")
+def test_profiling_scores_each_exchange_from_its_real_feed(
+    tmp_path: Path, sandbox_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--profile-seconds`` runs each exchange's real session briefly; the plan carries
+    bytes/s, reconnects/min and score = bytes_per_sec + 2000 * reconnects_per_min."""
+    exit_code = cli_main(
+        [
+            "--sandbox",
+            sandbox_url,
+            "--profile-seconds",
+            "3",
+            "--dry-run",
+            "--workers",
+            "2",
+            "--worker-db-template",
+            str(tmp_path / "worker_{worker_id}.sqlite"),
+            "--plan-output",
+            str(tmp_path / "plan.json"),
+        ]
+    )
+    assert exit_code == 0
+    plan = json.loads(capsys.readouterr().out)
+    for exchange, figures in plan["exchanges"].items():
+        assert figures["bytes_per_sec"] > 0, exchange
+        assert not figures["failed"]
+        expected = figures["bytes_per_sec"] + 2000 * figures["reconnects_per_min"]
+        assert figures["score"] == pytest.approx(max(1.0, expected), abs=0.5)
+    loads = sorted(worker["load"] for worker in plan["workers"])
+    assert len(loads) == 2
+    assert not list(tmp_path.glob("*.sqlite"))
+
+
 @pytest.mark.usefixtures("restore_logging")
 @pytest.mark.parametrize(
     ("args", "message"),
