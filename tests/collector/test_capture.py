@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from collector.harness import InProcessCollector, control, fast_config, report, sent_count
+from collector.harness import (
+    InProcessCollector,
+    control,
+    fast_config,
+    query,
+    report,
+    sent_count,
+)
+from extract.collector import session as session_module
+from extract.sandbox.client import build_exchange
 
 BURST = 3_000
 SYMBOL = "BTC/USDT"
@@ -63,8 +73,6 @@ def test_ticks_carry_frame_arrival_time_and_exchange_time_provenance(
             await run.until(
                 lambda: run.count("SELECT count(*) FROM market_ticks") >= 20, 30, "20 ticks"
             )
-        from collector.harness import query
-
         return query(
             config.worker_db_path(0),
             "SELECT ingestion_ts_us, ingestion_ts_utc, exchange_ts_ms, exchange_ts_utc, "
@@ -100,3 +108,39 @@ def test_ticks_carry_frame_arrival_time_and_exchange_time_provenance(
         assert worker_id == 0
         assert connection_id
         assert '"E":' in raw_json
+
+
+@pytest.mark.slow
+def test_an_exchange_without_watch_tickers_is_collected_by_per_symbol_streams(
+    tmp_path: Path, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ccxt.pro has no watch_tickers, one watch_ticker stream per symbol (up to
+    --max-symbol-streams-per-exchange) is used, and every stream's updates land."""
+
+    def without_watch_tickers(*args: Any, **kwargs: Any) -> Any:
+        exchange = build_exchange(*args, **kwargs)
+        exchange.has = {**exchange.has, "watchTickers": False}
+        return exchange
+
+    monkeypatch.setattr(session_module, "build_exchange", without_watch_tickers)
+    config = fast_config(
+        tmp_path, sandbox_url, exchanges=("binance",), max_symbol_streams_per_exchange=3
+    )
+
+    async def scenario() -> tuple[str, set[str]]:
+        async with InProcessCollector(config, ["binance"]) as run:
+            await run.until(
+                lambda: run.count("SELECT count(DISTINCT symbol) FROM market_ticks") >= 3,
+                30,
+                "ticks from three per-symbol streams",
+            )
+            assert run.session("binance").plan is not None
+            mode = run.session("binance").plan.mode
+        symbols = {
+            row[0] for row in query(config.worker_db_path(0), "SELECT symbol FROM market_ticks")
+        }
+        return mode, symbols
+
+    mode, symbols = asyncio.run(scenario())
+    assert mode == "watch_ticker"
+    assert len(symbols) == 3
