@@ -114,6 +114,7 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
     )
     build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
     write_lake(lake_dir, noisy_ticks(), connection_events(), run_id="late")
+    write_lake(lake_dir, noisy_ticks(), (), run_id="late")  # exported twice: same row keys
     build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
 
     # The reference: the same project built from scratch (models only; the tests ran above).
@@ -146,7 +147,11 @@ def test_incremental_build_equals_full_refresh(growing_lake: GrowingLake) -> Non
     # The growth reached the incremental tables: a second day and the late ticks are in.
     days = set(incremental["staging.stg_lake__market_ticks"]["tick_date_utc"].astype(str))
     assert days == {"2026-02-28", "2026-03-01", "2026-03-02"}
-    assert "XBT/USDT" in set(incremental["staging.stg_lake__market_ticks"]["symbol_raw"])
+    staged = incremental["staging.stg_lake__market_ticks"]
+    renamed = staged[staged["symbol_raw"] == "XBT/USDT"]
+    assert set(renamed["symbol"]) == {"BTC/USDT"}
+    # Every noisy tick was exported twice; the in-file duplicate landed four times.
+    assert sorted(set(renamed["landed_copies"])) == [2, 4]
     assert_same_tables(incremental, full_refresh)
 
 

@@ -92,17 +92,16 @@ exact_duplicates as (
         ingestion_ts_utc,
         exchange_ts_utc,
         price,
-        count(*) as landed_copies,
-        min({ 'file': source_file, 'row': source_row_id }) as kept_row
+        count(*) as landed_copies
     from typed
     group by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
     having count(*) > 1
 ),
 
-deduplicated as (
+unique_ticks as (
     select
         typed.*,
-        coalesce(exact_duplicates.landed_copies, 1) as landed_copies
+        1 as landed_copies
     from typed
     left join exact_duplicates
         on
@@ -111,9 +110,43 @@ deduplicated as (
             and typed.ingestion_ts_utc is not distinct from exact_duplicates.ingestion_ts_utc
             and typed.exchange_ts_utc is not distinct from exact_duplicates.exchange_ts_utc
             and typed.price is not distinct from exact_duplicates.price
-    where
-        exact_duplicates.kept_row is null
-        or exact_duplicates.kept_row = { 'file': typed.source_file, 'row': typed.source_row_id }
+    where exact_duplicates.landed_copies is null
+),
+
+-- One row per duplicate group, the first landed; also when a file was exported twice and the
+-- copies share (source_file, source_row_id).
+first_of_duplicates as (
+    select distinct on (
+        typed.exchange_id,
+        typed.symbol_raw,
+        typed.ingestion_ts_utc,
+        typed.exchange_ts_utc,
+        typed.price
+    )
+        typed.*,
+        exact_duplicates.landed_copies
+    from typed
+    inner join exact_duplicates
+        on
+            typed.exchange_id is not distinct from exact_duplicates.exchange_id
+            and typed.symbol_raw is not distinct from exact_duplicates.symbol_raw
+            and typed.ingestion_ts_utc is not distinct from exact_duplicates.ingestion_ts_utc
+            and typed.exchange_ts_utc is not distinct from exact_duplicates.exchange_ts_utc
+            and typed.price is not distinct from exact_duplicates.price
+    order by
+        typed.exchange_id,
+        typed.symbol_raw,
+        typed.ingestion_ts_utc,
+        typed.exchange_ts_utc,
+        typed.price,
+        typed.source_file,
+        typed.source_row_id
+),
+
+deduplicated as (
+    select * from unique_ticks
+    union all
+    select * from first_of_duplicates
 ),
 
 final as (
