@@ -1,8 +1,9 @@
 """Between capture and disk: hold ticks and events in memory, commit them in batches.
 
-Capture hands over each tick synchronously (inside ccxt's frame handling); a flush loop commits
-every ``flush_interval_s`` or as soon as ``batch_size`` ticks wait. A failed commit (disk full,
-capped database, I/O error) keeps the batch, logs one clear error line per retry window and
+Capture hands over each tick synchronously (inside ccxt's frame handling); a commit loop commits
+every ``flush_interval_s`` or as soon as ``batch_size`` ticks wait, each commit in a thread so the
+event loop keeps stamping frames meanwhile. A failed commit (disk full, capped database, I/O
+error) keeps the batch, logs one clear error line (and a reminder every 10 failed retries) and
 retries with backoff; nothing already committed is touched. Only when ``queue_size`` ticks are
 waiting are new ones dropped, and every dropped tick is counted and logged.
 """
