@@ -35,7 +35,7 @@ from tests.dashboard.warehouse_pipeline import create_dashboard_warehouse
 
 CHART_GOAL = "p95 < 300 ms per chart"
 DASHBOARD_GOAL = "full dashboard < 5 s"
-WARMUP_RUNS = 2
+WARMUP_RUNS = 1
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -103,8 +103,8 @@ def dashboard_results(
     serving_path: Path,
     scale: float,
 ) -> list[BenchResult]:
-    dashboard_runs = max(2, round(5 * scale))
-    chart_runs = max(10, round(30 * scale))
+    dashboard_runs = max(2, round(3 * scale))
+    chart_runs = max(10, round(15 * scale))
     # The first load warms the browser cache and the server; it is not measured.
     open_dashboard(page, base_url, info.slug, set(info.chart_ids))
     loads = [
