@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+_MILLIS_SUFFIX = tuple(f".{millis:03d}+00:00" for millis in range(1000))
+
 
 class IsoMsText:
     def __init__(self) -> None:
@@ -19,7 +21,7 @@ class IsoMsText:
         if second != self._second:
             self._second = second
             self._prefix = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._prefix}.{micros // 1000:03d}+00:00"
+        return self._prefix + _MILLIS_SUFFIX[micros // 1000]
 
     def from_ms(self, epoch_ms: int) -> str:
         return self.from_us(epoch_ms * 1000)
