@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.process
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -69,7 +70,9 @@ def start_worker_server() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-def _worker_entry(worker_id: int, exchanges: tuple[str, ...], config_json: str) -> None:
+def _worker_entry(
+    worker_id: int, exchanges: tuple[str, ...], config_json: str, supervisor_pid: int
+) -> None:
     from extract.collector.worker import main
 
     sys.exit(
@@ -81,6 +84,8 @@ def _worker_entry(worker_id: int, exchanges: tuple[str, ...], config_json: str) 
                 ",".join(exchanges),
                 "--config-json",
                 config_json,
+                "--supervisor-pid",
+                str(supervisor_pid),
             ]
         )
     )
@@ -137,7 +142,12 @@ class WorkerSupervisor:
         while True:
             self.process = _WORKER_CONTEXT.Process(
                 target=_worker_entry,
-                args=(self.assignment.worker_id, self.assignment.exchanges, self.config.to_json()),
+                args=(
+                    self.assignment.worker_id,
+                    self.assignment.exchanges,
+                    self.config.to_json(),
+                    os.getpid(),
+                ),
                 name=f"collector-worker-{self.assignment.worker_id}",
             )
             await asyncio.to_thread(self.process.start)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -26,6 +27,7 @@ from extract.collector.writer import LandingWriter
 from extract.timeutil import epoch_us_now
 
 EXIT_LANDING_UNAVAILABLE = 3
+ORPHAN_CHECK_S = 2.0
 FINAL_FLUSH_ATTEMPTS = 5
 
 
@@ -81,7 +83,23 @@ async def _report_status(
         )
 
 
-async def run_worker(worker_id: int, exchanges: Sequence[str], config: CollectorConfig) -> int:
+async def _stop_when_orphaned(supervisor_pid: int, stop: asyncio.Event) -> None:
+    """A worker whose supervisor died (SIGKILL) drains and exits rather than collect on
+    unsupervised, possibly next to the workers of a restarted supervisor."""
+    while not stop.is_set():
+        await asyncio.sleep(ORPHAN_CHECK_S)
+        try:
+            os.kill(supervisor_pid, 0)
+        except ProcessLookupError:
+            log_event(logging.ERROR, "supervisor_gone", exchange=None, pid=supervisor_pid)
+            stop.set()
+        except PermissionError:
+            pass  # the pid exists (owned by someone else): not our concern
+
+
+async def run_worker(
+    worker_id: int, exchanges: Sequence[str], config: CollectorConfig, supervisor_pid: int = 0
+) -> int:
     db_path = config.worker_db_path(worker_id)
     try:
         writer = LandingWriter(db_path, worker_id, max_bytes=int(config.landing_max_mb * 2**20))
@@ -127,6 +145,9 @@ async def run_worker(worker_id: int, exchanges: Sequence[str], config: Collector
     status = asyncio.create_task(
         _report_status(worker_id, sessions, pipeline, config.status_interval_s)
     )
+    orphan_watch = (
+        asyncio.create_task(_stop_when_orphaned(supervisor_pid, stop)) if supervisor_pid else None
+    )
     session_tasks = [
         asyncio.create_task(_start_later(session, index * config.exchange_start_delay_s))
         for index, session in enumerate(sessions)
@@ -134,8 +155,10 @@ async def run_worker(worker_id: int, exchanges: Sequence[str], config: Collector
     crashed = await _wait_for_stop_or_crash(worker_id, session_tasks, stop)
     stop.set()
     await _drain(worker_id, session_tasks, pipeline, config.drain_timeout_s)
-    status.cancel()
-    await asyncio.gather(status, return_exceptions=True)
+    background = [task for task in (status, orphan_watch) if task is not None]
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
     flushed = await pipeline.drain(FINAL_FLUSH_ATTEMPTS)
     if not flushed:
         log_event(logging.ERROR, "ticks_lost_at_exit", exchange=None, queue_depth=pipeline.depth)
@@ -199,6 +222,9 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--worker-id", type=int, required=True)
     parser.add_argument("--exchanges", required=True)
     parser.add_argument("--config-json", required=True)
+    parser.add_argument(
+        "--supervisor-pid", type=int, default=0, help="stop (draining) when this process is gone"
+    )
     args = parser.parse_args(list(argv))
     try:
         config = CollectorConfig.from_json(args.config_json)
@@ -207,7 +233,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     configure(config.log_level, config.log_file)
     exchanges = [name for name in args.exchanges.split(",") if name]
-    return asyncio.run(run_worker(args.worker_id, exchanges, config))
+    return asyncio.run(run_worker(args.worker_id, exchanges, config, args.supervisor_pid))
 
 
 if __name__ == "__main__":

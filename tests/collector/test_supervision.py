@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -205,3 +206,50 @@ def test_a_worker_that_keeps_failing_is_given_up_after_the_retry_budget(tmp_path
     assert "delay_s=0.2" in restarts[1]
     assert sum("event=landing_open_failed" in line for line in lines) == 3
     assert sum("event=worker_failed_permanently" in line for line in lines) == 1
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by its parent) counts as gone
+    with contextlib.suppress(OSError):
+        status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return status != "Z"
+    return True
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_workers_of_a_killed_supervisor_drain_and_exit_instead_of_running_on(
+    tmp_path: Path, start_sandbox: Callable[..., str]
+) -> None:
+    """SIGKILL the supervisor: its worker notices within seconds, commits what it holds and
+    exits, so no unsupervised collector keeps writing next to a restarted one."""
+    url = start_sandbox("--exchanges", "binance")
+    db = tmp_path / "worker_0.sqlite"
+    collector = start_collector(tmp_path, url)
+    try:
+        wait_until(lambda: worker_starts(db) >= 1, 90, "the worker to start")
+        wait_until(lambda: landed(db) > 0, 40, "the first ticks")
+        worker_pid = events(db, "worker_start")[-1]["pid"]
+        collector.kill()
+        collector.wait(timeout=10)
+        wait_until(lambda: not pid_alive(worker_pid), 30, "the orphaned worker to exit")
+    finally:
+        if collector.poll() is None:
+            collector.kill()
+    log = (tmp_path / "collector.log").read_text()
+    exit_lines = [line for line in log.splitlines() if "event=worker_exit" in line]
+    report(
+        "workers of a killed supervisor drain and exit",
+        "SIGKILL of the supervisor process",
+        "event=supervisor_gone, then event=worker_exit with every captured tick landed",
+        f"supervisor_gone={'event=supervisor_gone' in log} exit_lines={exit_lines}",
+    )
+    assert "event=supervisor_gone" in log
+    assert len(exit_lines) == 1
+    fields = dict(pair.split("=", 1) for pair in exit_lines[0].split() if "=" in pair)
+    assert fields["ticks_landed"] == fields["ticks_captured"]
+    assert landed(db) == int(fields["ticks_landed"])
