@@ -26,9 +26,13 @@ in_window as not materialized (
         *,
         {{ utc_hour('ingestion_ts_utc', 'date') }} as tick_hour_utc
     from source
+    -- The window start is a whole hour: comparing the raw timestamp lets DuckDB skip row groups.
     where
         date >= cast({{ window_start }} as date)
-        and {{ utc_hour('ingestion_ts_utc', 'date') }} >= {{ window_start }}
+        and (
+            ingestion_ts_utc >= {{ window_start }}
+            or (ingestion_ts_utc is null and cast(date as timestamptz) >= {{ window_start }})
+        )
 ),
 
 -- Symbols are parsed once per distinct spelling, not once per tick.
