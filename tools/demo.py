@@ -82,7 +82,10 @@ def run_pipeline(collect_args: list[str], seconds: int, serve: bool) -> None:
     run_stage("export", [PY, "-m", "extract", "export", "--hours", "48", "--incremental"])
     run_stage("dbt build", [DBT, "build", *DBT_ARGS])
     run_stage("forecast", [PY, "-m", "forecasting"])
-    run_stage("dbt build (forecast marts)", [DBT, "build", *DBT_ARGS, "--select", "tag:forecast"])
+    run_stage(
+        "dbt build (forecast marts)",
+        [DBT, "build", *DBT_ARGS, "--select", "stg_forecast__prices+", "stg_forecast__metrics+"],
+    )
     run_stage("publish", [PY, "-m", "tools.publish"])
     run_stage("dashboard import", [PY, "-m", "superset_config.manage", "setup"])
     if serve:
