@@ -85,3 +85,14 @@ def test_delete_fails_in_duckdb_even_with_dml_allowed_in_superset(
         api.session.put(
             f"{api.base_url}/api/v1/database/{warehouse_db}", json={"allow_dml": False}, timeout=60
         ).raise_for_status()
+
+
+def test_a_write_without_the_csrf_token_is_refused(api: SupersetApi, warehouse_db: int) -> None:
+    response = api.session.post(
+        f"{api.base_url}/api/v1/sqllab/execute/",
+        json={"database_id": warehouse_db, "sql": "select 1", "runAsync": False},
+        headers={"X-CSRFToken": ""},
+        timeout=60,
+    )
+    assert response.status_code == 400
+    assert "CSRF" in response.text
