@@ -78,7 +78,9 @@ def wait_for_listening_line(process: subprocess.Popen[str], timeout_s: float = 3
 
 
 def run_pipeline(collect_args: list[str], seconds: int, serve: bool) -> None:
-    run_stage("collect", [PY, "-m", "extract", "run", *collect_args, "--duration-s", str(seconds)])
+    history = ["--backfill-initial-minutes", "1440", "--backfill-max-minutes", "1440"]
+    collect = [PY, "-m", "extract", "run", *collect_args, *history, "--duration-s", str(seconds)]
+    run_stage("collect", collect)
     run_stage("export", [PY, "-m", "extract", "export", "--hours", "48", "--incremental"])
     run_stage("dbt build", [DBT, "build", *DBT_ARGS])
     run_stage("forecast", [PY, "-m", "forecasting"])

@@ -106,6 +106,33 @@ class Backfiller:
         async with self._lock:
             return await self._repair(gap)
 
+    async def _fetch_minutes(
+        self, symbol: str, first_minute_ms: int, until_ms: int
+    ) -> list[Sequence[Any]]:
+        """1-minute candles opened in [first_minute_ms, until_ms], page by page.
+
+        Exchanges cap one OHLCV response (okx and coinbase at 300 candles, kraken 720, binance
+        1000), so a long gap or the start-up history takes several requests: each page starts
+        after the newest candle of the previous one. Pages are bounded by the gap's length.
+        """
+        candles: list[Sequence[Any]] = []
+        cursor_ms = first_minute_ms
+        max_pages = (until_ms - first_minute_ms) // MINUTE_MS // 100 + 2
+        for _ in range(max_pages):
+            remaining = (until_ms - cursor_ms) // MINUTE_MS + 2
+            page = await asyncio.wait_for(
+                self.exchange.fetch_ohlcv(symbol, "1m", cursor_ms, remaining),
+                timeout=self.timeout_s,
+            )
+            fresh = [candle for candle in page or [] if int(candle[0]) >= cursor_ms]
+            if not fresh:
+                break
+            candles.extend(fresh)
+            cursor_ms = max(int(candle[0]) for candle in fresh) + MINUTE_MS
+            if cursor_ms > until_ms:
+                break
+        return candles
+
     async def _repair(self, gap: Gap) -> int:
         capture = self.capture
         since_ms = max(gap.since_us // 1000, gap.until_us // 1000 - self.max_minutes * MINUTE_MS)
@@ -121,13 +148,9 @@ class Backfiller:
         )
         landed = 0
         failed: list[str] = []
-        limit = (until_ms - first_minute_ms) // MINUTE_MS + 2
         for symbol in self.symbols:
             try:
-                candles = await asyncio.wait_for(
-                    self.exchange.fetch_ohlcv(symbol, "1m", first_minute_ms, limit),
-                    timeout=self.timeout_s,
-                )
+                candles = await self._fetch_minutes(symbol, first_minute_ms, until_ms)
             except Exception as error:
                 failed.append(symbol)
                 capture.emit(

@@ -61,6 +61,7 @@ class CollectorConfig:
     store_raw_json: bool = True
     backfill: bool = True
     backfill_max_minutes: int = 60
+    backfill_initial_minutes: int = 0
     status_interval_s: float = 10.0
     dry_run: bool = False
     log_level: str = "INFO"
@@ -233,6 +234,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("backfill_max_minutes", "int", "longest gap to backfill", _at_least(1), ">= 1"),
     Option(
+        "backfill_initial_minutes",
+        "int",
+        "with no earlier live tick of an exchange in its landing database, backfill this many "
+        "minutes of history at start (0 = none)",
+        _at_least(0),
+        ">= 0",
+    ),
+    Option(
         "status_interval_s", "float", "one status line per worker this often", _greater(0), "> 0"
     ),
     Option("dry_run", "bool", "profile and plan, write the plan, start no workers"),
@@ -308,6 +317,8 @@ def build_config(values: Mapping[str, Any], *, source: str) -> CollectorConfig:
 
 
 def _check_consistency(config: CollectorConfig) -> None:
+    if config.backfill_initial_minutes > config.backfill_max_minutes:
+        raise ConfigError("--backfill-initial-minutes must not exceed --backfill-max-minutes")
     if config.reconnect_base_s > config.reconnect_max_s:
         raise ConfigError("--reconnect-base-s must not exceed --reconnect-max-s")
     if config.restart_base_s > config.restart_max_s:

@@ -97,6 +97,19 @@ async def _stop_when_orphaned(supervisor_pid: int, stop: asyncio.Event) -> None:
             pass  # the pid exists (owned by someone else): not our concern
 
 
+def backfill_since_us(
+    writer: LandingWriter, exchange_id: str, config: CollectorConfig
+) -> int | None:
+    """Where the start-up gap of an exchange begins: its last live tick, else the history
+    window asked for with --backfill-initial-minutes, else no start-up backfill."""
+    if not config.backfill:
+        return None
+    last_live_us = writer.last_live_tick_us(exchange_id)
+    if last_live_us is not None or not config.backfill_initial_minutes:
+        return last_live_us
+    return epoch_us_now() - config.backfill_initial_minutes * 60_000_000
+
+
 async def run_worker(
     worker_id: int, exchanges: Sequence[str], config: CollectorConfig, supervisor_pid: int = 0
 ) -> int:
@@ -129,7 +142,7 @@ async def run_worker(
             config,
             pipeline,
             stop,
-            resume_since_us=writer.last_live_tick_us(exchange_id) if config.backfill else None,
+            resume_since_us=backfill_since_us(writer, exchange_id, config),
         )
         for exchange_id in exchanges
     ]

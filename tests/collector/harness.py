@@ -21,6 +21,7 @@ import aiohttp
 from extract.collector.config import CollectorConfig, build_config
 from extract.collector.pipeline import LandingPipeline
 from extract.collector.session import ExchangeSession
+from extract.collector.worker import backfill_since_us
 from extract.collector.writer import LandingWriter
 
 # Short limits so a fault plays out in seconds; every wait below is bounded.
@@ -89,7 +90,7 @@ class InProcessCollector:
                 config,
                 self.pipeline,
                 self.stop,
-                resume_since_us=self.writer.last_live_tick_us(name) if config.backfill else None,
+                resume_since_us=backfill_since_us(self.writer, name, config),
             )
             for name in self.exchanges
         ]

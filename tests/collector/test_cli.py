@@ -180,3 +180,52 @@ def test_capabilities_lists_what_each_exchange_supports(capsys: pytest.CaptureFi
     assert lines[1] == "binance,yes,yes,yes,yes,watch_tickers"
     assert lines[2].startswith("alpaca,no,yes,")
     assert capabilities_main(["--exchanges", "nope"]) == 2
+
+
+@pytest.mark.slow
+def test_start_up_history_backfill_pages_past_each_exchange_candle_cap(
+    tmp_path: Path, sandbox_url: str
+) -> None:
+    """With ``--backfill-initial-minutes 800`` an empty landing database gets 800 minutes of
+    1-minute history per symbol, flagged ``backfill``: more than one OHLCV response holds on
+    okx and coinbase (300) and kraken (720), so the backfill must page, without duplicates."""
+    completed = run_extract(
+        "run",
+        "--sandbox",
+        sandbox_url,
+        "--duration-s",
+        "3",
+        "--workers",
+        "1",
+        "--max-symbols-per-exchange",
+        "1",
+        "--backfill-initial-minutes",
+        "800",
+        "--backfill-max-minutes",
+        "800",
+        "--worker-db-template",
+        str(tmp_path / "worker_{worker_id}.sqlite"),
+        "--plan-output",
+        str(tmp_path / "plan.json"),
+        timeout_s=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    rows = query(
+        tmp_path / "worker_0.sqlite",
+        "SELECT exchange_id, count(*), count(DISTINCT exchange_ts_ms), "
+        "(max(exchange_ts_ms) - min(exchange_ts_ms)) / 60000 + 1 FROM market_ticks "
+        "WHERE source = 'backfill' GROUP BY exchange_id",
+    )
+    print(f"\nbackfill rows, distinct minutes, minutes spanned per exchange: {rows}")
+    assert sorted(exchange for exchange, *_ in rows) == sorted(SANDBOX_EXCHANGES)
+    for _, landed, distinct_minutes, spanned in rows:
+        assert landed == distinct_minutes == spanned, "contiguous minutes, each landed once"
+        assert 800 <= landed <= 802
+
+
+def test_initial_backfill_longer_than_the_backfill_cap_is_refused() -> None:
+    completed = run_extract(
+        "run", "--backfill-initial-minutes", "90", "--backfill-max-minutes", "60", timeout_s=60
+    )
+    assert completed.returncode == 2
+    assert "--backfill-initial-minutes must not exceed --backfill-max-minutes" in completed.stderr
