@@ -126,7 +126,7 @@ DUCKDB_IDIOMS = {
     "to_timestamp(epoch seconds)": r"\bto_timestamp\s*\(",
     "ignore nulls": r"\bignore\s+nulls\b",
     "first(... order by ...)": r"\bfirst\s*\([^()]*\border\s+by\b",
-    "to_hours": r"\bto_hours\s*\(",
+    "to_hours / to_seconds": r"\bto_(?:hours|seconds)\s*\(",
     "strftime": r"\bstrftime\s*\(",
     "timestamptz": r"\btimestamptz\b",
     "json_extract": r"\bjson_extract\w*\s*\(",
