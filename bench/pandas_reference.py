@@ -4,7 +4,8 @@ Two jobs: the baseline of ``bench/dbt_build.py`` and an independent check of the
 formulas (tests/dbt compare both on random data). It reads the same Parquet lake
 (docs/contracts/lake.md) and follows docs/kpi_catalog.md and docs/contracts/cleansing_core.md
 without looking at the SQL: exact duplicates are dropped, symbols normalised through the
-canonical_assets seed, live ticks (ws, rest) feed latency, update frequency and the grid.
+canonical_assets seed, live ticks (ws, rest) feed latency, update frequency and the grid;
+backfilled 1-minute bars (source backfill) fill grid buckets that have no live tick.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "can
 MIN_PLAUSIBLE_US = 1_230_940_800_000_000  # 2009-01-03
 MAX_PLAUSIBLE_US = 4_102_444_800_000_000  # 2100-01-01
 US_PER_S = 1_000_000
+BAR_US = 60 * US_PER_S  # backfilled bars are 1-minute OHLCV candles
+LIVE_SOURCES = ("ws", "rest")
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,8 @@ def _normalise_symbol(symbol: str | None, assets: dict[str, str]) -> str | None:
     return f"{base}/{quote}" + (f":{settle}" if settle else "")
 
 
-def stage_ticks(raw: pd.DataFrame, assets: dict[str, str]) -> pd.DataFrame:
-    """Live ticks, exact duplicates dropped, symbols canonical, times as epoch microseconds."""
+def stage_rows(raw: pd.DataFrame, assets: dict[str, str]) -> pd.DataFrame:
+    """Landed rows, exact duplicates dropped, symbols canonical, times as epoch microseconds."""
     ticks = raw.copy()
     ticks["ingestion_us"] = _epoch_us(ticks["ingestion_ts_utc"])
     exchange_us = ticks["exchange_ts_ms"].astype("Int64") * 1000
@@ -81,8 +84,16 @@ def stage_ticks(raw: pd.DataFrame, assets: dict[str, str]) -> pd.DataFrame:
     ticks["symbol"] = ticks["symbol_raw"].map(symbol_map)
     duplicate_key = ["exchange_id", "symbol_raw", "ingestion_us", "exchange_us", "price"]
     ticks = ticks.sort_values(["source_file", "source_row_id"])
-    ticks = ticks.drop_duplicates(subset=duplicate_key, keep="first")
-    return ticks[ticks["source"].isin(["ws", "rest"])].reset_index(drop=True)
+    return ticks.drop_duplicates(subset=duplicate_key, keep="first")
+
+
+def live_ticks(staged: pd.DataFrame) -> pd.DataFrame:
+    return staged[staged["source"].isin(LIVE_SOURCES)].reset_index(drop=True)
+
+
+def backfill_bars(staged: pd.DataFrame) -> pd.DataFrame:
+    """Backfilled bars: ``exchange_us`` is the bar's open time, ``price`` its close."""
+    return staged[staged["source"] == "backfill"].reset_index(drop=True)
 
 
 def _plausible(values: pd.Series) -> pd.Series:
@@ -146,8 +157,12 @@ def disconnects_daily(events: pd.DataFrame) -> pd.DataFrame:
     return counted.rename("disconnect_count").reset_index()[columns]
 
 
-def market_grid(ticks: pd.DataFrame, params: GridParams) -> pd.DataFrame:
-    """The cleansing grid: one row per pair and bucket over the pair's observed span."""
+def market_grid(ticks: pd.DataFrame, bars: pd.DataFrame, params: GridParams) -> pd.DataFrame:
+    """The cleansing grid: one row per pair and bucket over the span of its ticks and bars.
+
+    A bar is one price point (its close) at its end, in the bucket holding that end; a bucket
+    with live ticks ignores its bar.
+    """
     bin_us = params.bin_seconds * US_PER_S
     usable = ticks[_plausible(ticks["ingestion_us"]) & (ticks["price"] > 0)]
     usable = usable.sort_values(["ingestion_us", "source_file", "source_row_id"])
@@ -160,6 +175,20 @@ def market_grid(ticks: pd.DataFrame, params: GridParams) -> pd.DataFrame:
         last_us=("ingestion_us", "last"),
         last_price=("price", "last"),
     )
+    usable_bars = bars[_plausible(bars["exchange_us"]) & (bars["price"] > 0)]
+    usable_bars = usable_bars.assign(close_us=usable_bars["exchange_us"] + BAR_US)
+    usable_bars = usable_bars.sort_values(["close_us", "ingestion_us"])
+    usable_bars = usable_bars.assign(bucket=(usable_bars["close_us"].astype("int64") - 1) // bin_us)
+    bar_buckets = usable_bars.groupby(keys).agg(
+        bar_us=("close_us", "last"), bar_price=("price", "last")
+    )
+    buckets = buckets.join(bar_buckets, how="outer")
+    observed_bucket = buckets["tick_count_in_bin"].notna()
+    buckets["has_bar"] = buckets["bar_us"].notna() & ~observed_bucket
+    for point, bar_column in (("first_us", "bar_us"), ("last_us", "bar_us")):
+        buckets[point] = buckets[point].where(observed_bucket, buckets[bar_column])
+    for price in ("first_price", "last_price"):
+        buckets[price] = buckets[price].where(observed_bucket, buckets["bar_price"])
     spans = buckets.reset_index().groupby(["exchange_id", "symbol"])["bucket"].agg(["min", "max"])
     full_index = pd.MultiIndex.from_tuples(
         [
@@ -183,21 +212,25 @@ def market_grid(ticks: pd.DataFrame, params: GridParams) -> pd.DataFrame:
     grid["age_seconds"] = (end_us - grid["previous_us"]).astype(float) / US_PER_S
     to_next_s = (grid["next_us"] - end_us).astype(float) / US_PER_S
     observed = grid["tick_count_in_bin"].notna()
+    backfill = grid["has_bar"].eq(True)
     within = grid["age_seconds"] <= params.max_forward_fill_s
     interpolate = (
         (params.fill_method_mode == "interpolation")
         & ~observed
+        & ~backfill
         & within
         & (to_next_s <= params.max_forward_fill_s)
     )
-    forward = ~observed & ~interpolate & within
+    forward = ~observed & ~backfill & ~interpolate & within
     grid["fill_method"] = np.select(
-        [observed, interpolate, forward], ["observed", "interpolation", "forward_fill"], "missing"
+        [observed, backfill, interpolate, forward],
+        ["observed", "backfill", "interpolation", "forward_fill"],
+        "missing",
     )
     weight = (end_us - grid["previous_us"]) / (grid["next_us"] - grid["previous_us"])
     interpolated = grid["previous_price"] + (grid["next_price"] - grid["previous_price"]) * weight
     grid["price"] = np.select(
-        [observed, interpolate, forward],
+        [observed | backfill, interpolate, forward],
         [grid["last_price"], interpolated, grid["previous_price"]],
         np.nan,
     )
@@ -268,9 +301,10 @@ def price_deviation(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def compute_all(lake_dir: Path, params: GridParams | None = None) -> dict[str, pd.DataFrame]:
     """Every reference output, keyed by the name of the dbt model it mirrors."""
     grid_params = params or GridParams()
-    ticks = stage_ticks(read_lake_table(lake_dir, "market_ticks"), canonical_asset_map())
+    staged = stage_rows(read_lake_table(lake_dir, "market_ticks"), canonical_asset_map())
+    ticks = live_ticks(staged)
     events = read_lake_table(lake_dir, "connection_events")
-    grid = market_grid(ticks, grid_params)
+    grid = market_grid(ticks, backfill_bars(staged), grid_params)
     aligned, daily = price_deviation(grid)
     return {
         "fct_latency_daily": latency_daily(ticks),

@@ -1,7 +1,7 @@
 """Turn grid rows into forecastable series, or a recorded reason why a series is skipped.
 
 The rule for missing buckets (docs/forecasting.md): the grid already carries observed,
-forward-filled and interpolated prices; what is left is ``missing`` (no tick within
+backfilled, forward-filled and interpolated prices; what is left is ``missing`` (no tick within
 ``max_forward_fill_s``). A series is used only if, over its last ``history_buckets`` buckets
 (leading missing buckets dropped), the missing share is at most ``max_missing_share`` and no run
 of missing buckets is longer than ``max_gap_buckets``; its remaining missing buckets are then

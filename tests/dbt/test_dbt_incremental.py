@@ -72,6 +72,14 @@ def noisy_ticks() -> list[LakeTick]:
             source="backfill",
         ),
     ]
+    # A start-up backfill of a pair without live ticks: bars, forward fills from a bar's end, and
+    # a gap longer than max_forward_fill_s (00:24-00:28 fill, 00:29 is missing).
+    fetched = utc("2026-03-02 00:31:00")
+    for minute, close in ((20, 150.0), (21, 151.0), (23, 152.0), (30, 153.0)):
+        bar_open = utc(f"2026-03-02 00:{minute}:00")
+        ticks.append(
+            LakeTick("kraken", "SOL/USDT", fetched, close, epoch_ms(bar_open), source="backfill")
+        )
     return ticks
 
 
@@ -172,7 +180,7 @@ def test_kpis_match_the_independent_pandas_implementation(growing_lake: GrowingL
     reference = compute_all(growing_lake.lake_dir)
     built = read_tables(growing_lake.full_refresh_db, schemas=("cleansing", "core"))
     fill_methods = set(reference["cln_market_grid"]["fill_method"])
-    assert {"observed", "forward_fill", "missing"} <= fill_methods
+    assert {"observed", "backfill", "forward_fill", "missing"} <= fill_methods
     keys_by_model = {
         "fct_latency_daily": ["kpi_date_utc", "exchange_id", "symbol"],
         "fct_update_frequency_daily": ["kpi_date_utc", "exchange_id", "symbol"],

@@ -103,27 +103,29 @@ def test_disconnects_daily(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 def test_grid_fill_rules(warehouse: duckdb.DuckDBPyConnection) -> None:
     # Each bucket is valued as of its end. binance BTC: last tick before 00:03:00 is 00:01:30
-    # (age 90, not stale), ages 150/210/270 forward-fill but are stale, 330 > 300 is missing.
+    # (age 90, not stale). The backfill bar opening at 00:03 (close 105, fetched 00:04:00) prices
+    # its bucket as of the bar's end 00:04:00 (age 0, no live tick counted); the empty buckets after
+    # it forward-fill from that end: ages 60, 120 (stale), 180 (without the bar, 00:06 was missing).
     actual = rows(
         warehouse,
         """
         select strftime(bucket_start_utc, '%H:%M'), price, fill_method, age_seconds, is_stale,
-            tick_count_in_bin
+            tick_count_in_bin, strftime(source_ingestion_ts_utc, '%H:%M:%S')
         from cleansing.cln_market_grid
         where exchange_id = 'binance' and symbol = 'BTC/USDT'
         order by bucket_start_utc
         """,
     )
     assert actual == [
-        ("00:00", 101.0, "observed", 20.0, False, 2),
-        ("00:01", 102.0, "observed", 30.0, False, 1),
-        ("00:02", 102.0, "forward_fill", 90.0, False, 0),
-        ("00:03", 102.0, "forward_fill", 150.0, True, 0),
-        ("00:04", 102.0, "forward_fill", 210.0, True, 0),
-        ("00:05", 102.0, "forward_fill", 270.0, True, 0),
-        ("00:06", None, "missing", 330.0, True, 0),
-        ("00:07", 111.0, "observed", 10.0, False, 2),
-        ("00:08", 112.0, "observed", 55.0, False, 1),
+        ("00:00", 101.0, "observed", 20.0, False, 2, "00:00:40"),
+        ("00:01", 102.0, "observed", 30.0, False, 1, "00:01:30"),
+        ("00:02", 102.0, "forward_fill", 90.0, False, 0, "00:01:30"),
+        ("00:03", 105.0, "backfill", 0.0, False, 0, "00:04:00"),
+        ("00:04", 105.0, "forward_fill", 60.0, False, 0, "00:04:00"),
+        ("00:05", 105.0, "forward_fill", 120.0, True, 0, "00:04:00"),
+        ("00:06", 105.0, "forward_fill", 180.0, True, 0, "00:04:00"),
+        ("00:07", 111.0, "observed", 10.0, False, 2, "00:07:50"),
+        ("00:08", 112.0, "observed", 55.0, False, 1, "00:08:05"),
     ]
 
 
@@ -147,8 +149,8 @@ def test_renamed_asset_is_one_market(warehouse: duckdb.DuckDBPyConnection) -> No
 
 def test_price_deviation(warehouse: duckdb.DuckDBPyConnection) -> None:
     # Fresh (not stale, not missing) BTC prices: 00:00 101 vs 100.5, 00:01 102 vs 103, 00:02 102
-    # (forward fill, age 90) vs 101, 00:07 111 vs 109, 00:08 112 vs 113; 00:03-00:06 have at most
-    # one fresh price.
+    # (forward fill, age 90) vs 101, 00:03 105 (backfill, age 0) vs 101 (forward fill, age 60.5),
+    # 00:07 111 vs 109, 00:08 112 vs 113; 00:04-00:06 have at most one fresh price.
     aligned = rows(
         warehouse,
         """
@@ -163,11 +165,12 @@ def test_price_deviation(warehouse: duckdb.DuckDBPyConnection) -> None:
             ("00:00", 2, 0.5, 0.5 / 100.5 * 100, "binance|kraken"),
             ("00:01", 2, 1.0, 1 / 102 * 100, "kraken|binance"),
             ("00:02", 2, 1.0, 1 / 101 * 100, "binance|kraken"),
+            ("00:03", 2, 4.0, 4 / 101 * 100, "binance|kraken"),
             ("00:07", 2, 2.0, 2 / 109 * 100, "binance|kraken"),
             ("00:08", 2, 1.0, 1 / 112 * 100, "kraken|binance"),
         ],
     )
-    percentages = [0.5 / 100.5, 1 / 102, 1 / 101, 2 / 109, 1 / 112]
+    percentages = [0.5 / 100.5, 1 / 102, 1 / 101, 4 / 101, 2 / 109, 1 / 112]
     daily = rows(warehouse, "select * from core.fct_price_deviation_daily")
     assert_rows_close(
         daily,
@@ -175,12 +178,12 @@ def test_price_deviation(warehouse: duckdb.DuckDBPyConnection) -> None:
             (
                 DAY_ONE,
                 "BTC/USDT",
-                5,
-                2.0,
-                2 / 109 * 100,
-                1.1,
-                sum(percentages) / 5 * 100,
-                utc("2026-03-01 00:07:00"),
+                6,
+                4.0,
+                4 / 101 * 100,
+                9.5 / 6,
+                sum(percentages) / 6 * 100,
+                utc("2026-03-01 00:03:00"),
                 "binance|kraken",
             )
         ],
@@ -230,11 +233,11 @@ def test_data_quality_counts(warehouse: duckdb.DuckDBPyConnection) -> None:
         warehouse,
         """
         select backfill_rows, exact_duplicates_removed, observed_buckets, forward_fill_buckets,
-            missing_buckets, stale_buckets
+            missing_buckets, stale_buckets, backfill_buckets
         from cleansing.cln_dq_pair_summary where exchange_id = 'binance' and symbol = 'BTC/USDT'
         """,
     )
-    assert binance_btc == [(1, 1, 4, 4, 1, 4)]
+    assert binance_btc == [(1, 1, 4, 4, 0, 2, 1)]
     backfill = rows(
         warehouse, "select exchange_id, close_price from staging.stg_lake__backfill_bars"
     )
@@ -243,8 +246,8 @@ def test_data_quality_counts(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 def test_quality_score_follows_documented_weights(warehouse: duckdb.DuckDBPyConnection) -> None:
     # binance: latency samples 50,80,80,80,100,200,300 -> p95 = 200 + 0.7*100 = 270 ms;
-    # coverage 6 observed of 11 buckets; 7 intervals over 550 s; uptime 86220.5 of 86460 s;
-    # one disconnect over two exchange-days.
+    # coverage 6 observed of 11 buckets (live only: the backfill bucket does not count);
+    # 7 intervals over 550 s; uptime 86220.5 of 86460 s; one disconnect over two exchange-days.
     latency = 100 * (1 - 270 / 2000)
     coverage = 100 * 6 / 11
     frequency = 100 * (7 / 550) / 1.0
@@ -278,12 +281,16 @@ def test_marts_carry_base_asset_and_24h_window(warehouse: duckdb.DuckDBPyConnect
         warehouse, "select min(bucket_start_utc), max(bucket_start_utc) from marts.mart_price_24h"
     )
     assert window == [(utc("2026-03-01 00:01:00"), utc("2026-03-02 00:00:00"))]
+    # Backfilled buckets count as covered: binance BTC has 4 observed + 1 backfill of 9.
     coverage = rows(
         warehouse,
-        "select observed_buckets, forward_fill_buckets, missing_buckets, total_buckets,"
-        " coverage_pct from marts.mart_coverage where exchange_id = 'kraken'",
+        "select exchange_id, observed_buckets, forward_fill_buckets, missing_buckets,"
+        " total_buckets, coverage_pct, backfill_buckets from marts.mart_coverage"
+        " where symbol = 'BTC/USDT' order by exchange_id",
     )
-    assert_rows_close(coverage, [(5, 4, 0, 9, 500 / 9)])
+    assert_rows_close(
+        coverage, [("binance", 4, 4, 0, 9, 500 / 9, 1), ("kraken", 5, 4, 0, 9, 500 / 9, 0)]
+    )
 
 
 def test_forecast_marts_are_empty_and_typed_before_a_forecast_run(

@@ -98,3 +98,16 @@ def test_usable_and_skipped_series_are_separated_in_one_grid() -> None:
         ("BTC/USDT", "too_short"),
         ("ETH/USDT", "constant"),
     ]
+
+
+def test_backfilled_buckets_are_training_data() -> None:
+    # 24 h of backfilled history, then live ticks: every bucket is a price, none is filled.
+    prices = random_walk(100, seed=10)
+    frame = grid_frame([GridSeries("binance", "BTC/USDT", prices)])
+    history = frame.index < 90
+    frame.loc[history, "fill_method"] = "backfill"
+    frame.loc[history, "tick_count_in_bin"] = 0
+    prepared = prepare_series(frame, CONFIG)
+    (info,) = prepared.series
+    assert (info.n_points, info.n_filled) == (100, 0)
+    assert prepared.frame["y"].to_numpy() == pytest.approx(prices)

@@ -45,7 +45,8 @@ fill_counts as (
         count(*) filter (where fill_method = 'forward_fill') as forward_fill_buckets,
         count(*) filter (where fill_method = 'interpolation') as interpolation_buckets,
         count(*) filter (where fill_method = 'missing') as missing_buckets,
-        count(*) filter (where is_stale) as stale_buckets
+        count(*) filter (where is_stale) as stale_buckets,
+        count(*) filter (where fill_method = 'backfill') as backfill_buckets
     from market_grid
     group by all
 ),
@@ -82,7 +83,8 @@ final as (
         coalesce(fill_counts.forward_fill_buckets, 0) as forward_fill_buckets,
         coalesce(fill_counts.interpolation_buckets, 0) as interpolation_buckets,
         coalesce(fill_counts.missing_buckets, 0) as missing_buckets,
-        coalesce(fill_counts.stale_buckets, 0) as stale_buckets
+        coalesce(fill_counts.stale_buckets, 0) as stale_buckets,
+        coalesce(fill_counts.backfill_buckets, 0) as backfill_buckets
     from tick_checks
     left join fill_counts
         on

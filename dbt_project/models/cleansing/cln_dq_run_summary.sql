@@ -29,7 +29,8 @@ totals as (
         cast(coalesce(sum(forward_fill_buckets), 0) as bigint) as forward_fill_buckets,
         cast(coalesce(sum(interpolation_buckets), 0) as bigint) as interpolation_buckets,
         cast(coalesce(sum(missing_buckets), 0) as bigint) as missing_buckets,
-        cast(coalesce(sum(stale_buckets), 0) as bigint) as stale_buckets
+        cast(coalesce(sum(stale_buckets), 0) as bigint) as stale_buckets,
+        cast(coalesce(sum(backfill_buckets), 0) as bigint) as backfill_buckets
     from pair_summary
 ),
 

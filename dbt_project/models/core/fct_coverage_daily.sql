@@ -1,5 +1,6 @@
 -- Grid coverage per (kpi_date_utc, exchange_id, symbol): buckets by fill method; coverage_pct =
--- observed buckets / total buckets * 100 (the share of buckets holding at least one live tick).
+-- (observed + backfill buckets) / total buckets * 100 (the share of buckets priced from data that
+-- fell in the bucket: a live tick or a backfilled 1-minute bar).
 with
 
 market_grid as (
@@ -16,7 +17,9 @@ final as (
         count(*) filter (where fill_method = 'interpolation') as interpolation_buckets,
         count(*) filter (where fill_method = 'missing') as missing_buckets,
         count(*) as total_buckets,
-        100.0 * count(*) filter (where fill_method = 'observed') / count(*) as coverage_pct
+        100.0 * count(*) filter (where fill_method in ('observed', 'backfill')) / count(*)
+            as coverage_pct,
+        count(*) filter (where fill_method = 'backfill') as backfill_buckets
     from market_grid
     group by all
 )

@@ -20,7 +20,8 @@ final as (
         coverage_daily.interpolation_buckets,
         coverage_daily.missing_buckets,
         coverage_daily.total_buckets,
-        coverage_daily.coverage_pct
+        coverage_daily.coverage_pct,
+        coverage_daily.backfill_buckets
     from coverage_daily
     left join markets
         on
