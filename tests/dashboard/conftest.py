@@ -42,7 +42,7 @@ class RunningSuperset:
     log_path: Path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSuperset]:
     """Superset set up and started in a thread while this thread builds the warehouse."""
     root = tmp_path_factory.mktemp("superset")
@@ -70,25 +70,25 @@ def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSupers
         stop_server(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(superset: RunningSuperset) -> SupersetApi:
     return SupersetApi(
         superset.base_url, superset.settings.admin_username, superset.settings.admin_password
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard_infos(api: SupersetApi) -> dict[str, DashboardInfo]:
     return {info.slug: info for info in dashboards(api)}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with chromium() as (_playwright, launched):
         yield launched
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def page(browser: Browser, superset: RunningSuperset) -> Iterator[Page]:
     logged_in = logged_in_page(
         browser,
@@ -100,7 +100,7 @@ def page(browser: Browser, superset: RunningSuperset) -> Iterator[Page]:
     logged_in.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard_loads(
     page: Page, superset: RunningSuperset, dashboard_infos: dict[str, DashboardInfo]
 ) -> dict[str, DashboardLoad]:
