@@ -46,7 +46,7 @@ lint: setup ## ruff, ruff format --check, mypy, sqlfluff
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
-	.venv/bin/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
+	.venv/bin/sqlfluff lint dbt_project/models dbt_project/tests
 
 fmt: setup ## format Python and SQL in place
 	.venv/bin/ruff format .
