@@ -114,7 +114,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("DWH_DUCKDB_PATH", str(REPO / "data/warehouse/build.duckdb"))
+    warehouse = Path(
+        os.environ.setdefault("DWH_DUCKDB_PATH", str(REPO / "data/warehouse/build.duckdb"))
+    )
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     source = args.source
     if source == "auto":
         source = "live" if exchanges_reachable() else "sandbox"
