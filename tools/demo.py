@@ -21,6 +21,12 @@ REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 DBT = str(Path(PY).with_name("dbt"))
 DBT_ARGS = ["--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project")]
+# The Makefile's defaults: every stage sees absolute paths, whatever its working directory.
+WAREHOUSE_PATHS = {
+    "DWH_DUCKDB_PATH": "data/warehouse/build.duckdb",
+    "DWH_SERVING_PATH": "data/warehouse/serving.duckdb",
+    "DWH_LAKE_DIR": "data/lake",
+}
 LIVE_PROBE_HOSTS = (("api.binance.com", 443), ("api.kraken.com", 443))
 
 
@@ -114,10 +120,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
-    warehouse = Path(
-        os.environ.setdefault("DWH_DUCKDB_PATH", str(REPO / "data/warehouse/build.duckdb"))
-    )
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    for variable, default in WAREHOUSE_PATHS.items():
+        os.environ.setdefault(variable, str(REPO / default))
+    Path(os.environ["DWH_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     source = args.source
     if source == "auto":
         source = "live" if exchanges_reachable() else "sandbox"
