@@ -18,7 +18,7 @@ from tests.dashboard.dashboard_page import ChartData, DashboardLoad
 from tests.dashboard.superset_api import SupersetApi
 from tests.dashboard.warehouse_pipeline import LAKE_START_UTC, rebuild_and_publish, write_lake_hours
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.faults]
 
 REBUILDS = 2
 CLIENT_STOP_TIMEOUT_S = 60.0

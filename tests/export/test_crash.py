@@ -20,6 +20,7 @@ FIRST_FILE_TIMEOUT_S = 60.0
 
 
 @pytest.mark.slow
+@pytest.mark.faults
 def test_export_killed_with_sigkill_midway_reruns_to_exactly_once(
     landing_dir: Path, lake_dir: Path
 ) -> None:
