@@ -79,6 +79,7 @@ async def _report_status(
             exchange=None,
             worker=worker_id,
             ticks_per_s=round(rate, 1),
+            tasks=len(asyncio.all_tasks()),
             **fields,
         )
 
