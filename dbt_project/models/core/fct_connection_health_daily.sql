@@ -191,9 +191,13 @@ final as (
         coalesce(state_seconds_daily.down_seconds, 0) as down_seconds,
         case
             when state_seconds_daily.up_seconds + state_seconds_daily.down_seconds > 0
+                -- the share first, then * 100: up / (up + down) never exceeds 1 in floating
+                -- point, while (100 * up) / up can land one ulp above 100
                 then
-                    100.0 * state_seconds_daily.up_seconds
-                    / (state_seconds_daily.up_seconds + state_seconds_daily.down_seconds)
+                    100.0 * (
+                        state_seconds_daily.up_seconds
+                        / (state_seconds_daily.up_seconds + state_seconds_daily.down_seconds)
+                    )
         end as uptime_pct,
         coalesce(stalls_daily.stale_detected_count, 0) as stale_detected_count,
         coalesce(stalls_daily.symbol_stale_detected_count, 0) as symbol_stale_detected_count,
