@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.session import ExchangeSession
 from extract.collector.writer import LandingWriter
 from extract.sandbox.client import build_exchange
+from extract.sandbox.process import SandboxProcess
 
 EXCHANGE = "binance"
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT")
@@ -52,33 +51,6 @@ class _NullSink:
 
     def event(self, event: ConnectionEvent) -> None:
         return None
-
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextmanager
-def private_sandbox() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "extract", "sandbox", "--port", "0", "--exchanges", EXCHANGE],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("sandbox listening on "):
-            raise RuntimeError(f"the sandbox did not start: {line!r}")
-        yield line.split()[-1]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 async def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
@@ -234,7 +206,8 @@ async def _end_to_end_rate(url: str, count: int) -> float:
 
 
 async def _measure(count: int) -> tuple[OfflineRates, float]:
-    with private_sandbox() as url:
+    with SandboxProcess("--exchanges", EXCHANGE) as sandbox:
+        url = sandbox.url
         client_url, frames = await _record_frames(url, count)
         if len(frames) < count:
             raise RuntimeError(f"recorded only {len(frames)} of {count} frames")

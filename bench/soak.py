@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from tools.demo import wait_for_listening_line
+from extract.sandbox.process import SandboxProcess
 
 PY = sys.executable
 STATUS_FIELDS = ("queue_depth", "tasks", "connections_up")
@@ -152,11 +152,8 @@ def main(argv: Sequence[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         work = Path(scratch)
         log_path = work / "collector.log"
-        sandbox = subprocess.Popen(
-            [PY, "-m", "extract", "sandbox", "--port", "0"], stdout=subprocess.PIPE, text=True
-        )
-        try:
-            url = wait_for_listening_line(sandbox)
+        with SandboxProcess() as sandbox:
+            url = sandbox.url
             collector = subprocess.Popen(
                 [
                     PY,
@@ -194,9 +191,6 @@ def main(argv: Sequence[str]) -> int:
                 )
                 time.sleep(every_s)
             exit_code = collector.wait()
-        finally:
-            sandbox.terminate()
-            sandbox.wait(timeout=10)
     verdicts = growth_verdicts(samples)
     for name, early, late, grew in verdicts:
         print(

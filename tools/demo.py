@@ -13,9 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
+
+from extract.sandbox.process import SandboxProcess
 
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -52,35 +53,6 @@ def run_stage(name: str, command: Sequence[str]) -> None:
         log(f"{name} failed with exit code {completed.returncode}; stopping the demo")
         raise SystemExit(completed.returncode)
     log(f"{name} done in {time.monotonic() - started:.1f} s")
-
-
-@contextmanager
-def sandbox(port: int) -> Iterator[str]:
-    command = [PY, "-m", "extract", "sandbox", "--port", str(port)]
-    log(f"sandbox: {' '.join(command)}")
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        url = wait_for_listening_line(process)
-        log(f"sandbox serving at {url}")
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_for_listening_line(process: subprocess.Popen[str], timeout_s: float = 30.0) -> str:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        if "listening on" in line:
-            return line.rsplit(" ", 1)[-1].strip()
-    raise SystemExit("the sandbox did not start; run `make sandbox` to see why")
 
 
 def run_pipeline(collect_args: list[str], seconds: int, serve: bool) -> None:
@@ -131,8 +103,9 @@ def main(argv: Sequence[str]) -> int:
         live_exchanges = "binance,kraken,coinbase,okx"
         run_pipeline(["--exchanges", live_exchanges], args.seconds, not args.no_serve)
         return 0
-    with sandbox(args.sandbox_port) as url:
-        run_pipeline(["--sandbox", url], args.seconds, not args.no_serve)
+    with SandboxProcess(port=args.sandbox_port) as sandbox:
+        log(f"sandbox serving at {sandbox.url}")
+        run_pipeline(["--sandbox", sandbox.url], args.seconds, not args.no_serve)
     return 0
 
 

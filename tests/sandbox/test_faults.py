@@ -14,7 +14,7 @@ import ccxt
 import pytest
 
 from extract.sandbox.client import build_exchange
-from tests.conftest import SandboxProcess
+from extract.sandbox.process import SandboxProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]
 
