@@ -22,7 +22,7 @@ DEFAULT_LAKE_DIR: Final = "data/lake"
 DEFAULT_LEGACY_DIR: Final = "data/staging"
 LAKE_DIR_ENV: Final = "DWH_LAKE_DIR"
 STATE_FILE_NAME: Final = "staging_export_state.json"
-DEFAULT_CHUNK_ROWS: Final = 500_000
+DEFAULT_CHUNK_ROWS: Final = 250_000
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ from extract.export.tables import (
 from extract.timeutil import parse_utc
 
 BUSY_TIMEOUT_MS: Final = 2_000
-_ADBC_BATCH_ROWS: Final = 131_072
 
 
 class SourceError(Exception):
@@ -229,10 +228,11 @@ def where_clause(spec: TableSpec, row_filter: RowFilter) -> str:
 
 
 @contextmanager
-def _arrow_query(path: Path, sql: str) -> Iterator[pa.RecordBatchReader]:
+def _arrow_query(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBatchReader]:
     """Run a query through the ADBC SQLite driver and stream its result as Arrow batches.
 
     ADBC's low-level API, not its DB-API module: that one imports pandas (seconds at start).
+    Batches of ``batch_rows`` (plus the sentinel row) become chunks without a copy.
     """
     with (
         closing(adbc_driver_sqlite.connect(readonly_uri(path))) as database,
@@ -243,7 +243,7 @@ def _arrow_query(path: Path, sql: str) -> Iterator[pa.RecordBatchReader]:
             stream, _ = pragma.execute_query()
             pa.RecordBatchReader._import_from_c(stream.address).read_all()
         with closing(adbc_driver_manager.AdbcStatement(connection)) as statement:
-            statement.set_options(**{"adbc.sqlite.query.batch_rows": str(_ADBC_BATCH_ROWS)})
+            statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
             statement.set_sql_query(sql)
             stream, _ = statement.execute_query()
             with closing(pa.RecordBatchReader._import_from_c(stream.address)) as reader:
@@ -279,7 +279,7 @@ def read_table_chunks(
     )
     expected = pa.schema([(c.name, arrow_type(c.sql_type)) for c in columns])
     try:
-        with _arrow_query(path, sql) as reader:
+        with _arrow_query(path, sql, chunk_rows + 1) as reader:
             for chunk in _chunks_without_sentinel(reader, chunk_rows):
                 if not chunk.schema.equals(expected):  # the reader widened a column's type
                     raise MixedTypesError(path, f"mixed value types in {spec.name}")
