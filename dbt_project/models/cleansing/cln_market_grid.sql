@@ -25,7 +25,8 @@ usable_bars as (
     select
         exchange_id,
         symbol,
-        tick_id,
+        source_file,
+        source_row_id,
         fetched_at_utc,
         close_price,
         bar_open_utc + to_seconds({{ bar_seconds }}) as bar_close_utc,
@@ -51,10 +52,22 @@ bars_bucketed as (
         bucket_epoch_s,
         max(bar_close_utc) as bar_close_utc,
         arg_max(
-            close_price, { 'close': bar_close_utc, 'fetched': fetched_at_utc, 'id': tick_id }
+            close_price,
+            {
+                'close': bar_close_utc,
+                'fetched': fetched_at_utc,
+                'file': source_file,
+                'row': source_row_id
+            }
         ) as close_price,
         arg_max(
-            fetched_at_utc, { 'close': bar_close_utc, 'fetched': fetched_at_utc, 'id': tick_id }
+            fetched_at_utc,
+            {
+                'close': bar_close_utc,
+                'fetched': fetched_at_utc,
+                'file': source_file,
+                'row': source_row_id
+            }
         ) as fetched_at_utc
     from usable_bars
     group by exchange_id, symbol, bucket_epoch_s

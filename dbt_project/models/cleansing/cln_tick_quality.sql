@@ -28,7 +28,7 @@ same_pair_time_price as (
         symbol,
         ingestion_ts_utc,
         price,
-        min(tick_id) as first_tick_id
+        min((source_file, source_row_id)) as first_tick_key
     from market_ticks
     group by exchange_id, symbol, ingestion_ts_utc, price
     having count(*) > 1
@@ -36,7 +36,8 @@ same_pair_time_price as (
 
 flagged as (
     select
-        market_ticks.tick_id,
+        market_ticks.source_file,
+        market_ticks.source_row_id,
         market_ticks.tick_hour_utc,
         market_ticks.tick_date_utc,
         market_ticks.exchange_id,
@@ -67,7 +68,11 @@ flagged as (
         ) as has_negative_numeric,
         coalesce(market_ticks.bid > market_ticks.ask, false) as is_bid_above_ask,
         market_ticks.landed_copies > 1
-        or coalesce(market_ticks.tick_id != same_pair_time_price.first_tick_id, false)
+        or coalesce(
+            (market_ticks.source_file, market_ticks.source_row_id)
+            != same_pair_time_price.first_tick_key,
+            false
+        )
             as is_duplicate_tick
     from market_ticks
     left join same_pair_time_price

@@ -7,7 +7,8 @@ market_ticks as (
 
 final as (
     select
-        tick_id,
+        source_file,
+        source_row_id,
         tick_date_utc,
         exchange_id,
         symbol,

@@ -8,7 +8,6 @@ market_ticks as (
 
 final as (
     select
-        tick_id,
         tick_hour_utc,
         tick_date_utc,
         source_file,

@@ -155,7 +155,6 @@ deduplicated as (
 
 final as (
     select
-        deduplicated.source_file || '#' || cast(deduplicated.source_row_id as varchar) as tick_id,
         deduplicated.tick_hour_utc,
         deduplicated.tick_date_utc,
         deduplicated.source_file,
