@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
 import sqlite3
@@ -11,16 +12,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from collector.harness import control, events, query, report
+from collector.harness import control, events, query, report, sent_count
 from extract.collector.supervisor import RestartPolicy
+from extract.export.cli import main as export_main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLS = 3
 BURST = 5_000
+STAGED_TICKS = "stg_lake__market_ticks"
 
 
 def start_collector(tmp_path: Path, url: str, *extra: str) -> subprocess.Popen[str]:
@@ -78,6 +83,51 @@ def landed(db: Path) -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class PipelineCounts:
+    """Ticks at each stage: sent by the sandbox, landed (live, all), exported, in the warehouse."""
+
+    sent: int
+    landed_live: int
+    landed: int
+    exported: int
+    in_warehouse: int
+
+    def __str__(self) -> str:
+        return (
+            f"sent={self.sent} landed={self.landed_live} live + "
+            f"{self.landed - self.landed_live} backfill, exported={self.exported}, "
+            f"in the warehouse={self.in_warehouse}"
+        )
+
+
+def counts_down_the_pipeline(url: str, db: Path, tmp_path: Path) -> PipelineCounts:
+    """Export the landing database and build the staging model: how many rows reach each."""
+    from tests.fixtures.warehouse import build_warehouse  # imports dbt: only where it is needed
+
+    lake, warehouse = tmp_path / "lake", tmp_path / "warehouse" / "build.duckdb"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert export_main(["--input-glob", str(db), "--output-dir", str(lake)]) == 0
+    build_warehouse(lake, warehouse, extra_args=["--select", "canonical_assets", STAGED_TICKS])
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        exported = connection.execute(
+            f"select count(*) from read_parquet('{lake}/market_ticks/*/*/*.parquet')"
+        ).fetchone()
+        # exact duplicate rows collapse in staging and are counted in landed_copies
+        in_warehouse = connection.execute(
+            f"select sum(landed_copies) from staging.{STAGED_TICKS}"
+        ).fetchone()
+    assert exported is not None
+    assert in_warehouse is not None
+    return PipelineCounts(
+        sent=asyncio.run(sent_count(url, "binance")),
+        landed_live=query(db, "SELECT count(*) FROM market_ticks WHERE source = 'ws'")[0][0],
+        landed=query(db, "SELECT count(*) FROM market_ticks")[0][0],
+        exported=int(exported[0]),
+        in_warehouse=int(in_warehouse[0]),
+    )
+
+
 def worker_starts(db: Path) -> int:
     try:
         return len(events(db, "worker_start"))
@@ -127,14 +177,18 @@ def test_worker_killed_with_sigkill_during_a_burst_loses_no_committed_tick(
         exit_code = collector.wait(timeout=60)
     restarts = events(db, "worker_restart")
     integrity = query(db, "PRAGMA integrity_check")[0][0]
+    counts = counts_down_the_pipeline(url, db, tmp_path)
     report(
         "SIGKILL during a burst loses no committed tick; the supervisor restarts the worker",
         f"{KILLS} x SIGKILL of the worker 0.2 s into a burst of {BURST} updates",
-        "every committed row survives each kill, a worker_restart per kill, integrity ok",
+        "every committed row survives each kill, a worker_restart per kill, integrity ok; every "
+        "landed row exported and in the warehouse",
         f"(pid, committed before kill, present after) = {observed}; restarts="
         f"{[(r['exit_code'], r['delay_s']) for r in restarts]}; integrity={integrity}; "
-        f"supervisor exit={exit_code}",
+        f"supervisor exit={exit_code}; {counts}",
     )
+    assert counts.landed == counts.exported == counts.in_warehouse
+    assert counts.landed_live <= counts.sent, "live rows are updates the sandbox sent"
     assert integrity == "ok"
     assert [r["exit_code"] for r in restarts] == [-signal.SIGKILL] * KILLS
     assert [r["delay_s"] for r in restarts] == [0.5, 1.0, 2.0]
