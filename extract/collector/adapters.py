@@ -9,7 +9,8 @@
   ``exchange_ts_source = 'missing'``; no time is ever invented.
 
 Why these fields: binance's full ticker puts the 24h stats close time in ``timestamp``; the event
-time is ``E``. kraken's ticker carries no time in ccxt (``timestamp`` is None); its v2 ticker data
+time is ``E``; its REST ticker (polling) has no event time, only ``closeTime``, when the snapshot
+was taken. kraken's ticker carries no time in ccxt (``timestamp`` is None); its v2 ticker data
 holds ``timestamp`` when the exchange sends one. okx sends ``ts`` per ticker. coinbase stamps the
 message (``timestamp`` with nanoseconds) rather than the ticker.
 """
@@ -33,7 +34,9 @@ class ExchangeAdapter:
 
 
 ADAPTERS: dict[str, ExchangeAdapter] = {
-    "binance": ExchangeAdapter("binance", ("handle_tickers",), (("info", "E"),)),
+    "binance": ExchangeAdapter(
+        "binance", ("handle_tickers",), (("info", "E"), ("info", "closeTime"))
+    ),
     "kraken": ExchangeAdapter(
         "kraken", ("handle_ticker",), (("info", "timestamp"), ("frame", "timestamp"))
     ),

@@ -72,6 +72,14 @@ def _retry_after(exchange: Any) -> float | None:
     return max(values) if values else None
 
 
+def _market_content(ticker: Any) -> tuple[object, ...]:
+    """What makes a polled ticker a new update. Not its timestamp: REST snapshots are stamped
+    when served (e.g. binance's 24 h window end), so it moves with every poll."""
+    if not isinstance(ticker, Mapping):
+        return (ticker,)
+    return tuple(ticker.get(field) for field in ("last", "bid", "ask", "baseVolume", "quoteVolume"))
+
+
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:300]
 
@@ -100,6 +108,8 @@ class ExchangeSession:
         self._backfiller: Backfiller | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._stalled_symbols: set[str] = set()
+        self._last_polled: dict[str, tuple[object, ...]] = {}
+        self.unchanged_polled_tickers = 0
         self._phase = "markets"
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -296,6 +306,8 @@ class ExchangeSession:
                 )
 
     async def _poll_rest(self) -> Outcome | None:
+        """Poll fetch_tickers; a ticker lands only when its market content changed since the
+        previous poll, so polling faster than the market moves adds no phantom updates."""
         assert self.plan is not None
         symbols = list(self.plan.symbols)
         while not self.stop.is_set():
@@ -304,8 +316,14 @@ class ExchangeSession:
             )
             received_us = epoch_us_now()
             for symbol, ticker in (tickers or {}).items():
-                if symbol in self.plan.market_types:
-                    self.capture.record_rest_ticker(symbol, ticker, received_us)
+                if symbol not in self.plan.market_types:
+                    continue
+                content = _market_content(ticker)
+                if self._last_polled.get(symbol) == content:
+                    self.unchanged_polled_tickers += 1
+                    continue
+                self._last_polled[symbol] = content
+                self.capture.record_rest_ticker(symbol, ticker, received_us)
             try:
                 await asyncio.wait_for(self.stop.wait(), timeout=self.config.rest_poll_interval_s)
             except TimeoutError:

@@ -74,6 +74,7 @@ class Feed:
         # the event time of each listing's latest update; snapshots and bursts reuse it so the
         # exchange time a client sees never goes backwards (unless a fault says so)
         self._last_event: dict[tuple[str, str], int] = {}
+        self._current: dict[tuple[str, str], tuple[int, Quote]] = {}
         self._wake = asyncio.Event()
 
     def subscribe(self, session: WsSession, stream: Stream) -> None:
@@ -160,6 +161,7 @@ class Feed:
         start = now_ms()
         for exchange, listings in self._listings.items():
             for listing in listings:
+                self._last_event.setdefault(listing.key, start)  # the state the feed opens with
                 self._schedule(listing, start + round(self._interval_ms(self._venues[exchange])))
         while True:
             send_ms, _, listing, event_ms = self._heap[0]
@@ -177,6 +179,17 @@ class Feed:
                 self.lag[listing.exchange].add(-delay_ms)
                 self.updates[listing.exchange] += 1
                 self.publish(listing, self.quote(listing, event_ms))
+
+    def current_quote(self, listing: Listing) -> Quote:
+        """The listing's state as of its latest update, what a REST ticker shows: the same
+        answer until the next update (and frozen while a stall fault holds the listing)."""
+        event_ms = self.latest_event_ms(listing)
+        cached = self._current.get(listing.key)
+        if cached is not None and cached[0] == event_ms:
+            return cached[1]
+        quote = self.quote(listing, event_ms)
+        self._current[listing.key] = (event_ms, quote)
+        return quote
 
     async def burst(self, listing: Listing, count: int) -> None:
         """``count`` updates of one listing, each its own quote (at the latest event time), as

@@ -231,7 +231,9 @@ class Sandbox:
             return _json_response(
                 404, {"error": f"{venue.id} sandbox does not serve {request.method} {path}"}
             )
-        context = RestContext(self.model, self.listings[venue.id], now_ms())
+        context = RestContext(
+            self.model, self.listings[venue.id], now_ms(), self.feed.current_quote
+        )
         return _reply(handler(context, query))
 
     # websocket

@@ -83,19 +83,19 @@ class RestReply:
 
 @dataclass
 class RestContext:
-    """What a REST handler may read: the model, this exchange's listings, the time."""
+    """What a REST handler may read: the model, this exchange's listings, the time, and each
+    listing's current ticker (the state as of its latest update, as the feed sends it)."""
 
     model: MarketModel
     listings: list[Listing]
     now_ms: int
+    current_quote: Callable[[Listing], Quote]
 
     def by_native_id(self, native_id: str) -> Listing | None:
         return next((item for item in self.listings if item.native_id == native_id), None)
 
     def quote(self, listing: Listing) -> Quote:
-        return self.model.quote(
-            listing.exchange, listing.coin, listing.quote, self.now_ms, listing.tick
-        )
+        return self.current_quote(listing)
 
     def candles(self, listing: Listing, start_ms: int, end_ms: int) -> list[Candle]:
         return self.model.candles(listing.exchange, listing.coin, start_ms, end_ms, self.now_ms)
