@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
 from extract.collector.clock import IsoMsText
 from extract.collector.logs import log_event
-from extract.collector.records import ConnectionEvent, Tick
+from extract.collector.records import ConnectionEvent, Tick, tick_from_fields
 from extract.collector.writer import make_event
 from extract.timeutil import epoch_us_now
 
@@ -103,9 +103,7 @@ class ExchangeCapture:
         self.last_tick_by_symbol: dict[str, int] = {}
         self._arrival_us = 0
         self._frame_connection: Connection | None = None
-        self._frame: Any = None
         self._frame_text: str | None = None
-        self._frame_tickers: list[tuple[str, Any]] = []
         self._arrival_clock = IsoMsText()
         self._exchange_clock = IsoMsText()
         self._last_raw: dict[str, Any] = {}
@@ -256,99 +254,122 @@ class ExchangeCapture:
         self._malformed_since_event = 0
         self._last_malformed_event_us = now
 
-    def begin_ticker_frame(self, exchange: Any, frame: Any) -> None:
+    def ticker_frame(
+        self, handler: Callable[..., Any], exchange: Any, client: Any, frame: Any
+    ) -> Any:
+        """Run a ticker handler on a decoded frame and land every ticker it stored, even if it
+        failed halfway."""
         tickers = exchange.tickers
-        if not isinstance(tickers, _RecordingTickers):
-            tickers = _RecordingTickers(tickers or {})
-            exchange.tickers = tickers
-        tickers.collected = self._frame_tickers
-        self._frame = frame
-
-    def end_ticker_frame(self, exchange: Any) -> None:
-        """Land what the handler stored; runs even if the handler failed halfway."""
-        tickers = exchange.tickers
-        if isinstance(tickers, _RecordingTickers):
+        if type(tickers) is not _RecordingTickers:
+            tickers = exchange.tickers = _RecordingTickers(tickers or {})
+        collected: list[tuple[str, Any]] = []
+        tickers.collected = collected
+        try:
+            return handler(exchange, client, frame)
+        finally:
             tickers.collected = None
-        pending, self._frame_tickers = self._frame_tickers, []
+            if collected:
+                self._land_frame(collected, frame)
+
+    def _land_frame(self, collected: list[tuple[str, Any]], frame: Any) -> None:
         connection = self._frame_connection
+        arrival_us = self._arrival_us
         # A frame that carried one ticker is its raw record; otherwise each ticker's own JSON.
-        frame_text = self._frame_text if len(pending) == 1 else None
-        for symbol, ticker in pending:
-            self._land(symbol, ticker, self._arrival_us, "ws", connection, frame_text)
-        self._frame = None
-        if connection is not None and pending:
-            connection.ticks += len(pending)
-            connection.last_tick_us = self._arrival_us
-            if connection.ticks == len(pending):
+        frame_text = self._frame_text if len(collected) == 1 else None
+        self._land(collected, arrival_us, "ws", connection, frame_text, frame)
+        if connection is not None:
+            connection.ticks += len(collected)
+            connection.last_tick_us = arrival_us
+            if connection.ticks == len(collected):
                 self.emit(
                     "subscribed",
                     connection,
-                    first_symbol=pending[0][0],
-                    first_tick_s=round((self._arrival_us - connection.opened_us) / 1e6, 3),
+                    first_symbol=collected[0][0],
+                    first_tick_s=round((arrival_us - connection.opened_us) / 1e6, 3),
                 )
 
     def record_rest_ticker(self, symbol: str, ticker: Any, received_us: int) -> None:
-        self._land(symbol, ticker, received_us, "rest", None, None)
+        self._land([(symbol, ticker)], received_us, "rest", None, None, None)
 
     def _land(
         self,
-        symbol: str,
-        ticker: Any,
+        tickers: list[tuple[str, Any]],
         arrival_us: int,
         source: str,
         connection: Connection | None,
         frame_text: str | None,
+        frame: Any,
     ) -> None:
-        if not isinstance(ticker, dict):
-            return
-        info = ticker.get("info")
-        # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
-        fingerprint = frame_text if frame_text is not None else info
-        if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
-            self.stats.duplicates += 1
-        self._last_raw[symbol] = fingerprint
-        exchange_ts = exchange_time_ms(self.adapter, ticker, self._frame)
-        exchange_text = None
-        if exchange_ts is not None:
-            exchange_text = self._exchange_clock.from_ms(exchange_ts)
-            previous = self._last_exchange_ts.get(symbol)
-            if previous is not None and exchange_ts < previous:
-                self.stats.out_of_order += 1
+        """Hand one Tick per ticker (a dict; anything else is skipped) to the sink. Runs once per
+        frame on the hot path, so whatever is the same for the whole frame is looked up once."""
+        arrival_text = self._arrival_clock.from_us(arrival_us)
+        connection_id = connection.connection_id if connection is not None else None
+        exchange_id = self.exchange_id
+        adapter = self.adapter
+        market_type = self.market_types.get
+        last_raw = self._last_raw
+        last_exchange_ts = self._last_exchange_ts
+        exchange_text_of = self._exchange_clock.from_ms
+        store_raw_json = self.store_raw_json
+        sink_tick = self.sink.tick
+        stats = self.stats
+        last_tick_by_symbol = self.last_tick_by_symbol
+        for symbol, ticker in tickers:
+            if not isinstance(ticker, dict):
+                continue
+            get = ticker.get
+            info = get("info")
+            # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
+            fingerprint = frame_text if frame_text is not None else info
+            if fingerprint is not None and last_raw.get(symbol) == fingerprint:
+                stats.duplicates += 1
+            last_raw[symbol] = fingerprint
+            exchange_ts = exchange_time_ms(adapter, ticker, frame)
+            if exchange_ts is None:
+                exchange_text = None
+                exchange_ts_source = "missing"
             else:
-                self._last_exchange_ts[symbol] = exchange_ts
-        raw_json = None
-        if self.store_raw_json:
-            raw_json = frame_text or json.dumps(info, separators=(",", ":"), default=str)
-        # ccxt's unified ticker holds floats or None; the writer coerces anything else
-        get = ticker.get
-        last = get("last")
-        self.sink.tick(
-            Tick(
-                self._arrival_clock.from_us(arrival_us),
-                self.exchange_id,
-                symbol,
-                self.market_types.get(symbol),
-                last if last is not None else get("close"),
-                get("bid"),
-                get("ask"),
-                last,
-                get("open"),
-                get("high"),
-                get("low"),
-                get("baseVolume"),
-                get("quoteVolume"),
-                exchange_ts,
-                exchange_text,
-                raw_json,
-                arrival_us,
-                "exchange" if exchange_ts is not None else "missing",
-                source,
-                connection.connection_id if connection is not None else None,
+                exchange_text = exchange_text_of(exchange_ts)
+                exchange_ts_source = "exchange"
+                previous = last_exchange_ts.get(symbol)
+                if previous is not None and exchange_ts < previous:
+                    stats.out_of_order += 1
+                else:
+                    last_exchange_ts[symbol] = exchange_ts
+            raw_json = None
+            if store_raw_json:
+                raw_json = frame_text or json.dumps(info, separators=(",", ":"), default=str)
+            # ccxt's unified ticker holds floats or None; the writer coerces anything else
+            last = get("last")
+            sink_tick(
+                tick_from_fields(
+                    (
+                        arrival_text,
+                        exchange_id,
+                        symbol,
+                        market_type(symbol),
+                        last if last is not None else get("close"),
+                        get("bid"),
+                        get("ask"),
+                        last,
+                        get("open"),
+                        get("high"),
+                        get("low"),
+                        get("baseVolume"),
+                        get("quoteVolume"),
+                        exchange_ts,
+                        exchange_text,
+                        raw_json,
+                        arrival_us,
+                        exchange_ts_source,
+                        source,
+                        connection_id,
+                    )
+                )
             )
-        )
-        self.stats.ticks += 1
-        self.last_tick_us = arrival_us
-        self.last_tick_by_symbol[symbol] = arrival_us
+            stats.ticks += 1
+            last_tick_by_symbol[symbol] = arrival_us
+            self.last_tick_us = arrival_us
 
 
 # -- the capturing subclass ---------------------------------------------------------------------
@@ -358,12 +379,7 @@ _CLASS_CACHE: dict[tuple[type, tuple[str, ...]], type] = {}
 
 def _hooked_handler(original: Callable[..., Any]) -> Callable[..., Any]:
     def handler(self: Any, client: Any, message: Any) -> Any:
-        capture: ExchangeCapture = self.dwh_capture
-        capture.begin_ticker_frame(self, message)
-        try:
-            return original(self, client, message)
-        finally:
-            capture.end_ticker_frame(self)
+        return self.dwh_capture.ticker_frame(original, self, client, message)
 
     handler.__name__ = original.__name__
     return handler

@@ -16,12 +16,12 @@ class IsoMsText:
         self._second = -1
         self._prefix = ""
 
-    def from_us(self, epoch_us: int) -> str:
-        second, micros = divmod(epoch_us, 1_000_000)
+    def from_ms(self, epoch_ms: int) -> str:
+        second, millis = divmod(epoch_ms, 1000)
         if second != self._second:
             self._second = second
             self._prefix = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return self._prefix + _MILLIS_SUFFIX[micros // 1000]
+        return self._prefix + _MILLIS_SUFFIX[millis]
 
-    def from_ms(self, epoch_ms: int) -> str:
-        return self.from_us(epoch_ms * 1000)
+    def from_us(self, epoch_us: int) -> str:
+        return self.from_ms(epoch_us // 1000)

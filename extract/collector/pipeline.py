@@ -1,11 +1,12 @@
 """Between capture and disk: hold ticks and events in memory, commit them in batches.
 
 Capture hands over each tick synchronously (inside ccxt's frame handling); a commit loop commits
-every ``flush_interval_s`` or as soon as ``batch_size`` ticks wait, each commit in a thread so the
-event loop keeps stamping frames meanwhile. A failed commit (disk full, capped database, I/O
-error) keeps the batch, logs one clear error line (and a reminder every 10 failed retries) and
-retries with backoff; nothing already committed is touched. Only when ``queue_size`` ticks are
-waiting are new ones dropped, and every dropped tick is counted and logged.
+whole batches as soon as ``batch_size`` ticks wait and whatever waits every ``flush_interval_s``,
+each commit in a thread so the event loop keeps stamping frames meanwhile. A failed commit (disk
+full, capped database, I/O error) keeps the batch, logs one clear error line (and a reminder
+every 10 failed retries) and retries with backoff; nothing already committed is touched. Only
+when ``queue_size`` ticks are waiting are new ones dropped, and every dropped tick is counted and
+logged.
 """
 
 from __future__ import annotations
@@ -92,10 +93,16 @@ class LandingPipeline:
             self._committed(len(ticks), len(events))
         return True
 
-    async def _flush_off_loop(self) -> bool:
+    async def _flush_off_loop(self, *, full_batches_only: bool) -> bool:
         """As :meth:`flush`, but each commit runs in a thread: SQLite releases the GIL while it
-        writes, so the event loop keeps stamping frames as they arrive during a commit."""
-        while self._ticks or self._events:
+        writes, so the event loop keeps stamping frames as they arrive during a commit. With
+        ``full_batches_only``, a partial batch waits for the next flush interval, so a steady
+        stream commits in whole batches rather than chasing the ticks that arrived meanwhile."""
+        while (
+            len(self._ticks) >= self.batch_size
+            if full_batches_only
+            else self._ticks or self._events
+        ):
             ticks, events = self._ticks[: self.batch_size], self._events[: self.batch_size]
             try:
                 await asyncio.to_thread(self.writer.write, ticks, events)
@@ -152,12 +159,14 @@ class LandingPipeline:
         while not self._draining:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                batch_full = True
             except TimeoutError:
-                pass
+                batch_full = False
             self._wake.clear()
             if self._failing_since_retry and not self._draining:
                 await asyncio.sleep(delay)
-            if await self._flush_off_loop():
+                batch_full = False
+            if await self._flush_off_loop(full_batches_only=batch_full and not self._draining):
                 delay = self.flush_interval_s
             else:
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)

@@ -135,8 +135,9 @@ def test_the_hot_path_time_text_matches_the_shared_helper() -> None:
 
 
 def test_batches_of_any_size_land_every_tick_in_order(tmp_path: Path) -> None:
+    sizes = (1, ROWS_PER_STATEMENT - 1, ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 3)
     writer = LandingWriter(tmp_path / "w.sqlite", worker_id=0)
-    for size in (1, ROWS_PER_STATEMENT - 1, ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 3):
+    for size in sizes:
         writer.write([tick(n) for n in range(size)], [])
     writer.close()
     prices = [
@@ -145,7 +146,7 @@ def test_batches_of_any_size_land_every_tick_in_order(tmp_path: Path) -> None:
             "SELECT price FROM market_ticks ORDER BY id"
         )
     ]
-    expected = [100.0 + n for size in (1, 19, 20, 43) for n in range(size)]
+    expected = [100.0 + n for size in sizes for n in range(size)]
     assert prices == expected
 
 
