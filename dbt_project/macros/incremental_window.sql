@@ -23,3 +23,21 @@
         cast({{ fallback_date }} as timestamptz)
     )
 {%- endmacro %}
+
+{#- Daily incremental models rebuild whole UTC days from the day that holds the start of the
+    hourly window (the newest day already built, minus var('lookback_hours')): every tick the
+    hourly models may have reloaded falls on such a day. Rendered as the timestamptz of that
+    day's midnight. -#}
+{% macro incremental_start_day(date_column) -%}
+    {%- set start = "1970-01-01" -%}
+    {%- if execute and is_incremental() -%}
+        {%- set newest = run_query(
+            "select strftime(cast(max(" ~ date_column ~ ") as timestamp)"
+            ~ " - to_hours(" ~ var('lookback_hours') ~ "), '%Y-%m-%d') from " ~ this
+        ).columns[0].values()[0] -%}
+        {%- if newest is not none -%}
+            {%- set start = newest -%}
+        {%- endif -%}
+    {%- endif -%}
+    cast('{{ start }} 00:00:00+00' as timestamptz)
+{%- endmacro %}

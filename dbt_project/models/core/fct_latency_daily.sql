@@ -1,10 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='kpi_date_utc',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set window_start = incremental_start_day('kpi_date_utc') %}
+
 -- Latency per (kpi_date_utc, exchange_id, symbol) over live ticks: latency_ms = ingestion time -
 -- exchange time, kept when both exist and latency_ms >= 0. kpi_date_utc = UTC date of reception.
 -- A timestamp outside the plausible range counts as unparseable, i.e. as not existing.
+-- Incremental by whole UTC days (percentiles need every sample of the day).
 with
 
 live_ticks as (
     select * from {{ ref('stg_lake__live_ticks') }}
+    where ingestion_ts_utc >= {{ window_start }}
 ),
 
 tick_latency as (
