@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
 from extract.collector.clock import IsoMsText
 from extract.collector.logs import log_event
-from extract.collector.records import ConnectionEvent, Tick, tick_from_fields
+from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
 from extract.timeutil import epoch_us_now
 
@@ -342,29 +342,27 @@ class ExchangeCapture:
             # ccxt's unified ticker holds floats or None; the writer coerces anything else
             last = get("last")
             sink_tick(
-                tick_from_fields(
-                    (
-                        arrival_text,
-                        exchange_id,
-                        symbol,
-                        market_type(symbol),
-                        last if last is not None else get("close"),
-                        get("bid"),
-                        get("ask"),
-                        last,
-                        get("open"),
-                        get("high"),
-                        get("low"),
-                        get("baseVolume"),
-                        get("quoteVolume"),
-                        exchange_ts,
-                        exchange_text,
-                        raw_json,
-                        arrival_us,
-                        exchange_ts_source,
-                        source,
-                        connection_id,
-                    )
+                Tick(
+                    arrival_text,
+                    exchange_id,
+                    symbol,
+                    market_type(symbol),
+                    last if last is not None else get("close"),
+                    get("bid"),
+                    get("ask"),
+                    last,
+                    get("open"),
+                    get("high"),
+                    get("low"),
+                    get("baseVolume"),
+                    get("quoteVolume"),
+                    exchange_ts,
+                    exchange_text,
+                    raw_json,
+                    arrival_us,
+                    exchange_ts_source,
+                    source,
+                    connection_id,
                 )
             )
             stats.ticks += 1
