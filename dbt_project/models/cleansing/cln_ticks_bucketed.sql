@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='bucket_hour_utc',
-        on_schema_change='fail',
-    )
-}}
+{{ config(materialized='incremental', unique_key='bucket_hour_utc') }}
 
 {%- set window_start = incremental_start_hour('bucket_hour_utc') %}
 

@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='kpi_date_utc',
-        on_schema_change='fail',
-    )
-}}
+{{ config(materialized='incremental', unique_key='kpi_date_utc') }}
 
 {%- set window_start = incremental_start_day('kpi_date_utc') %}
 
