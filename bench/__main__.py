@@ -29,11 +29,12 @@ def better(result: BenchResult) -> str:
 def markdown_table(results: Sequence[BenchResult]) -> str:
     header = (
         "| benchmark | metric | value | unit | baseline | baseline value | ratio | better | runs "
-        "| goal |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        "| goal | notes |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = [
         f"| {r.benchmark} | {r.metric} | {r.value:,.3f} | {r.unit} | {r.baseline_name} "
-        f"| {r.baseline_value:,.3f} | {r.ratio:,.2f} | {better(r)} | {r.runs} | {r.goal} |"
+        f"| {r.baseline_value:,.3f} | {r.ratio:,.2f} | {better(r)} | {r.runs} | {r.goal} "
+        f"| {r.notes} |"
         for r in results
     ]
     return header + "\n".join(rows) + "\n"
