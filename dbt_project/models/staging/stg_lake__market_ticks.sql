@@ -95,10 +95,11 @@ exact_duplicates as (
     having count(*) > 1
 ),
 
-unique_ticks as (
+-- Every tick with the number of times it landed (1 unless it is in exact_duplicates).
+with_copies as not materialized (
     select
         typed.*,
-        1 as landed_copies
+        coalesce(exact_duplicates.landed_copies, 1) as landed_copies
     from typed
     left join exact_duplicates
         on
@@ -107,41 +108,27 @@ unique_ticks as (
             and typed.ingestion_ts_utc is not distinct from exact_duplicates.ingestion_ts_utc
             and typed.exchange_ts_utc is not distinct from exact_duplicates.exchange_ts_utc
             and typed.price is not distinct from exact_duplicates.price
-    where exact_duplicates.landed_copies is null
 ),
 
 -- One row per duplicate group, the first landed; also when a file was exported twice and the
 -- copies share (source_file, source_row_id).
 first_of_duplicates as (
-    select distinct on (
-        typed.exchange_id,
-        typed.symbol_raw,
-        typed.ingestion_ts_utc,
-        typed.exchange_ts_utc,
-        typed.price
-    )
-        typed.*,
-        exact_duplicates.landed_copies
-    from typed
-    inner join exact_duplicates
-        on
-            typed.exchange_id is not distinct from exact_duplicates.exchange_id
-            and typed.symbol_raw is not distinct from exact_duplicates.symbol_raw
-            and typed.ingestion_ts_utc is not distinct from exact_duplicates.ingestion_ts_utc
-            and typed.exchange_ts_utc is not distinct from exact_duplicates.exchange_ts_utc
-            and typed.price is not distinct from exact_duplicates.price
+    select distinct on (exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price) *
+    from with_copies
+    where landed_copies > 1
     order by
-        typed.exchange_id,
-        typed.symbol_raw,
-        typed.ingestion_ts_utc,
-        typed.exchange_ts_utc,
-        typed.price,
-        typed.source_file,
-        typed.source_row_id
+        exchange_id,
+        symbol_raw,
+        ingestion_ts_utc,
+        exchange_ts_utc,
+        price,
+        source_file,
+        source_row_id
 ),
 
 deduplicated as (
-    select * from unique_ticks
+    select * from with_copies
+    where landed_copies = 1
     union all
     select * from first_of_duplicates
 ),
