@@ -300,20 +300,10 @@ class ExchangeCapture:
         frame_text: str | None,
         frame: Any,
     ) -> None:
-        """Hand one Tick per ticker (a dict; anything else is skipped) to the sink. Runs once per
-        frame on the hot path, so whatever is the same for the whole frame is looked up once."""
+        """Hand one Tick per ticker (a dict; anything else is skipped) to the sink; the
+        reception text and connection are the same for the whole frame."""
         arrival_text = self._arrival_clock.from_us(arrival_us)
         connection_id = connection.connection_id if connection is not None else None
-        exchange_id = self.exchange_id
-        adapter = self.adapter
-        market_type = self.market_types.get
-        last_raw = self._last_raw
-        last_exchange_ts = self._last_exchange_ts
-        exchange_text_of = self._exchange_clock.from_ms
-        store_raw_json = self.store_raw_json
-        sink_tick = self.sink.tick
-        stats = self.stats
-        last_tick_by_symbol = self.last_tick_by_symbol
         for symbol, ticker in tickers:
             if not isinstance(ticker, dict):
                 continue
@@ -321,32 +311,29 @@ class ExchangeCapture:
             info = get("info")
             # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
             fingerprint = frame_text if frame_text is not None else info
-            if fingerprint is not None and last_raw.get(symbol) == fingerprint:
-                stats.duplicates += 1
-            last_raw[symbol] = fingerprint
-            exchange_ts = exchange_time_ms(adapter, ticker, frame)
-            if exchange_ts is None:
-                exchange_text = None
-                exchange_ts_source = "missing"
-            else:
-                exchange_text = exchange_text_of(exchange_ts)
-                exchange_ts_source = "exchange"
-                previous = last_exchange_ts.get(symbol)
+            if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
+                self.stats.duplicates += 1
+            self._last_raw[symbol] = fingerprint
+            exchange_ts = exchange_time_ms(self.adapter, ticker, frame)
+            exchange_text = None
+            if exchange_ts is not None:
+                exchange_text = self._exchange_clock.from_ms(exchange_ts)
+                previous = self._last_exchange_ts.get(symbol)
                 if previous is not None and exchange_ts < previous:
-                    stats.out_of_order += 1
+                    self.stats.out_of_order += 1
                 else:
-                    last_exchange_ts[symbol] = exchange_ts
+                    self._last_exchange_ts[symbol] = exchange_ts
             raw_json = None
-            if store_raw_json:
+            if self.store_raw_json:
                 raw_json = frame_text or json.dumps(info, separators=(",", ":"), default=str)
             # ccxt's unified ticker holds floats or None; the writer coerces anything else
             last = get("last")
-            sink_tick(
+            self.sink.tick(
                 Tick(
                     arrival_text,
-                    exchange_id,
+                    self.exchange_id,
                     symbol,
-                    market_type(symbol),
+                    self.market_types.get(symbol),
                     last if last is not None else get("close"),
                     get("bid"),
                     get("ask"),
@@ -360,13 +347,13 @@ class ExchangeCapture:
                     exchange_text,
                     raw_json,
                     arrival_us,
-                    exchange_ts_source,
+                    "exchange" if exchange_ts is not None else "missing",
                     source,
                     connection_id,
                 )
             )
-            stats.ticks += 1
-            last_tick_by_symbol[symbol] = arrival_us
+            self.stats.ticks += 1
+            self.last_tick_by_symbol[symbol] = arrival_us
             self.last_tick_us = arrival_us
 
 
