@@ -102,6 +102,18 @@ async def watch_until_error(exchange: Any, symbol: str) -> BaseException:
     raise AssertionError(f"no error after {MAX_WATCHES} tickers")
 
 
+async def until_back(call: Callable[[], Awaitable[Any]], failure: str) -> Any:
+    """Call again every 0.25 s until it no longer raises a NetworkError; bounded: a fault that
+    lasts ~1.5 s is over within the 20 tries."""
+    for _ in range(20):
+        await asyncio.sleep(0.25)
+        try:
+            return await asyncio.wait_for(call(), TIMEOUT_S)
+        except ccxt.NetworkError:
+            continue
+    raise AssertionError(failure)
+
+
 async def watch_until_closed(exchange: Any, symbol: str, closes: list[Any]) -> str:
     """Watch until the connection closes: the raised error's text, or "" when ccxt had no watch
     pending at that moment (then the next watch redials silently)."""
@@ -312,17 +324,10 @@ def test_exchange_down_then_up(url: str) -> None:
             await asyncio.wait_for(exchange.fetch_ticker("BTC/USD"), TIMEOUT_S)
         except ccxt.BaseError as raised:
             rest_error = raised
-        for _ in range(20):  # bounded: back within ~1.5 s
-            await asyncio.sleep(0.25)
-            try:
-                return (
-                    ws_error,
-                    rest_error,
-                    await asyncio.wait_for(exchange.watch_ticker("BTC/USD"), TIMEOUT_S),
-                )
-            except ccxt.NetworkError:
-                continue
-        raise AssertionError("coinbase did not come back")
+        back = await until_back(
+            lambda: exchange.watch_ticker("BTC/USD"), "coinbase did not come back"
+        )
+        return ws_error, rest_error, back
 
     ws_error, rest_error, ticker = with_exchange("coinbase", url, scenario)
     assert isinstance(ws_error, ccxt.NetworkError)
@@ -427,17 +432,10 @@ def test_whole_server_down_refuses_connections_then_listens_again(url: str) -> N
             writer.close()
         except ConnectionRefusedError as raised:
             raw_error = raised
-        for _ in range(20):  # bounded: back within ~1.5 s
-            await asyncio.sleep(0.25)
-            try:
-                return (
-                    refused,
-                    raw_error,
-                    await asyncio.wait_for(exchange.fetch_ticker("BTC/USDT"), TIMEOUT_S),
-                )
-            except ccxt.NetworkError:
-                continue
-        raise AssertionError("the sandbox did not listen again")
+        back = await until_back(
+            lambda: exchange.fetch_ticker("BTC/USDT"), "the sandbox did not listen again"
+        )
+        return refused, raw_error, back
 
     refused, raw_error, ticker = with_exchange("okx", url, scenario)
     assert isinstance(refused, ccxt.NetworkError)
