@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from superset_config.server import (
     SupersetCommandError,
@@ -43,7 +45,13 @@ def setup(settings: SupersetSettings, generated: list[str]) -> None:
     log("done: `make superset` serves them on http://127.0.0.1:8088")
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(settings: SupersetSettings, host: str, port: int, workers: int) -> None:
+    """Serve until Ctrl-C or SIGTERM; either way gunicorn is stopped before this returns."""
+    signal.signal(signal.SIGTERM, _interrupt)
     process = start_server(settings, host, port, workers)
     base_url = f"http://{host}:{port}"
     try:
@@ -53,6 +61,9 @@ def serve(settings: SupersetSettings, host: str, port: int, workers: int) -> Non
     except KeyboardInterrupt:
         log("stopping")
     finally:
+        # a second Ctrl-C or SIGTERM must not cut the stop short and leave gunicorn running
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_server(process)
 
 

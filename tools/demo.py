@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from extract.sandbox.process import SandboxProcess
 
@@ -29,6 +31,9 @@ WAREHOUSE_PATHS = {
     "DWH_LAKE_DIR": "data/lake",
 }
 LIVE_PROBE_HOSTS = (("api.binance.com", 443), ("api.kraken.com", 443))
+# How long a stage may take to stop cleanly (the collector drains, Superset stops gunicorn).
+STAGE_STOP_TIMEOUT_S = 60.0
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 def log(message: str) -> None:
@@ -45,34 +50,82 @@ def exchanges_reachable(timeout_s: float = 3.0) -> bool:
     return False
 
 
-def run_stage(name: str, command: Sequence[str]) -> None:
+class StageRunner:
+    """Runs the stages one at a time. Ctrl-C reaches the running stage by itself (same process
+    group); a SIGTERM sent to the demo alone is passed on to it. Either way the stage gets
+    STAGE_STOP_TIMEOUT_S to stop cleanly (the collector commits what it received, Superset stops
+    its gunicorn) before it is killed, no later stage starts, and the demo's own ``with`` blocks
+    (the sandbox) unwind."""
+
+    def __init__(self) -> None:
+        self._running: subprocess.Popen[bytes] | None = None
+        self._terminated = False
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self._terminated = True
+        if self._running is not None and self._running.poll() is None:
+            self._running.terminate()
+
+    def run(self, name: str, command: Sequence[str]) -> int:
+        """Run a stage to its end and return its exit code; SystemExit once the demo is told
+        to stop."""
+        if self._terminated:
+            raise SystemExit(EXIT_TERMINATED)
+        self._running = subprocess.Popen(command, cwd=REPO)
+        if self._terminated:  # the SIGTERM came while the stage was starting
+            self._running.terminate()
+        try:
+            return self._running.wait()
+        except KeyboardInterrupt:
+            log(f"{name}: interrupted, waiting for it to stop")
+            self._stop_running()
+            raise
+        finally:
+            if self._terminated:
+                log(f"{name}: SIGTERM, waiting for it to stop")
+                self._stop_running()
+                raise SystemExit(EXIT_TERMINATED)
+
+    def _stop_running(self) -> None:
+        assert self._running is not None
+        try:
+            self._running.wait(STAGE_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            log(f"still running after {STAGE_STOP_TIMEOUT_S:.0f} s: killing it")
+            self._running.kill()
+            self._running.wait()
+
+
+def run_stage(stages: StageRunner, name: str, command: Sequence[str]) -> None:
     log(f"{name}: {' '.join(command)}")
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=REPO, check=False)
-    if completed.returncode != 0:
-        log(f"{name} failed with exit code {completed.returncode}; stopping the demo")
-        raise SystemExit(completed.returncode)
+    returncode = stages.run(name, command)
+    if returncode != 0:
+        log(f"{name} failed with exit code {returncode}; stopping the demo")
+        raise SystemExit(returncode)
     log(f"{name} done in {time.monotonic() - started:.1f} s")
 
 
-def run_pipeline(collect_args: list[str], seconds: int, serve: bool) -> None:
+def run_pipeline(stages: StageRunner, collect_args: list[str], seconds: int, serve: bool) -> None:
     history = ["--backfill-initial-minutes", "1440", "--backfill-max-minutes", "1440"]
     collect = [PY, "-m", "extract", "run", *collect_args, *history, "--duration-s", str(seconds)]
-    run_stage("collect", collect)
-    run_stage("export", [PY, "-m", "extract", "export", "--hours", "48", "--incremental"])
+    run_stage(stages, "collect", collect)
+    run_stage(stages, "export", [PY, "-m", "extract", "export", "--hours", "48", "--incremental"])
     # A demo's lake is small: rebuilding the warehouse from it each time costs seconds and keeps
     # `make demo` working after an upgrade that changed an incremental model's columns.
-    run_stage("dbt build", [DBT, "build", *DBT_ARGS, "--full-refresh"])
-    run_stage("forecast", [PY, "-m", "forecasting"])
+    run_stage(stages, "dbt build", [DBT, "build", *DBT_ARGS, "--full-refresh"])
+    run_stage(stages, "forecast", [PY, "-m", "forecasting"])
     run_stage(
+        stages,
         "dbt build (forecast marts)",
         [DBT, "build", *DBT_ARGS, "--select", "stg_forecast__prices+", "stg_forecast__metrics+"],
     )
-    run_stage("publish", [PY, "-m", "tools.publish"])
-    run_stage("dashboard import", [PY, "-m", "superset_config.manage", "setup"])
+    run_stage(stages, "publish", [PY, "-m", "tools.publish"])
+    run_stage(stages, "dashboard import", [PY, "-m", "superset_config.manage", "setup"])
     if serve:
         log("serving Superset on http://127.0.0.1:8088 (Ctrl-C to stop)")
-        subprocess.run([PY, "-m", "superset_config.manage", "serve"], cwd=REPO, check=False)
+        stages.run("Superset", [PY, "-m", "superset_config.manage", "serve"])
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -97,17 +150,18 @@ def main(argv: Sequence[str]) -> int:
     for variable, default in WAREHOUSE_PATHS.items():
         os.environ.setdefault(variable, str(REPO / default))
     Path(os.environ["DWH_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
+    stages = StageRunner()
     source = args.source
     if source == "auto":
         source = "live" if exchanges_reachable() else "sandbox"
         log(f"exchanges {'reachable' if source == 'live' else 'unreachable'}: using {source}")
     if source == "live":
         live_exchanges = "binance,kraken,coinbase,okx"
-        run_pipeline(["--exchanges", live_exchanges], args.seconds, not args.no_serve)
+        run_pipeline(stages, ["--exchanges", live_exchanges], args.seconds, not args.no_serve)
         return 0
     with SandboxProcess(port=args.sandbox_port) as sandbox:
         log(f"sandbox serving at {sandbox.url}")
-        run_pipeline(["--sandbox", sandbox.url], args.seconds, not args.no_serve)
+        run_pipeline(stages, ["--sandbox", sandbox.url], args.seconds, not args.no_serve)
     return 0
 
 
