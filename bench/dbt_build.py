@@ -205,7 +205,7 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
         print(f"lake: {written.tick_count:,} ticks, +1 h {added.tick_count:,}", file=sys.stderr)
         reference = _FullBuildReference(work_dir, written.tick_count)
 
-        full, incremental, fixed, reference_day, pandas_tiny, sql = [], [], [], [], [], []
+        full, incremental, fixed, reference_day, pandas_tiny = [], [], [], [], []
         for round_number in range(runs):
             duckdb_path = work_dir / f"warehouse-{round_number}.duckdb"
             target_dir = work_dir / f"target-{round_number}"
@@ -216,14 +216,17 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
             fixed.append(_dbt_build(target_dir / "tiny", tiny_lake, duckdb_path))
             pandas_tiny.append(_timed(lambda: compute_all(tiny_lake)))
             duckdb_path.unlink()
-            sql.append(_sql_seconds(day_lake, duckdb_path, target_dir / "sql"))
             print(
                 f"round {round_number + 1}/{runs}: full {full[-1].wall_s:.1f} s "
                 f"({reference.name} {reference_day[-1]:.1f} s), "
                 f"incremental {incremental[-1].wall_s:.1f} s, "
-                f"tiny lake {fixed[-1].wall_s:.1f} s, the full build's SQL alone {sql[-1]:.1f} s",
+                f"tiny lake {fixed[-1].wall_s:.1f} s",
                 file=sys.stderr,
             )
+        # once, not per round: it is a split of the full build's time, and keeps `make bench`
+        # within its 10 minutes
+        sql_s = _sql_seconds(day_lake, work_dir / "warehouse-sql.duckdb", work_dir / "target-sql")
+        print(f"the full build's SQL alone: {sql_s:.1f} s", file=sys.stderr)
 
     full_median, incremental_median = _median_timing(full), _median_timing(incremental)
     fixed_median, reference_median = _median_timing(fixed), statistics.median(reference_day)
@@ -234,7 +237,6 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
         f"KPIs only; less dbt's fixed cost (the tiny-lake build) the data costs {data_s:.1f} s"
         f" ({data_s / reference_median:.2f}x the baseline); {reference.note}"
     )
-    sql_median = statistics.median(sql)
     return [
         BenchResult(
             benchmark="dbt_build",
@@ -277,11 +279,11 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
             benchmark="dbt_build",
             metric="the full build's SQL alone: time inside DuckDB, statements back to back",
             unit="s",
-            value=sql_median,
+            value=sql_s,
             baseline_name=reference.name,
             baseline_value=reference_median,
             higher_is_better=False,
-            runs=runs,
+            runs=1,
             goal="reported: the floor under any build of these models and tests, dbt or not",
             notes="the same full build run in-process with one thread, every statement timed "
             "(bench/dbt_query_time.py); the rest of the build's time is dbt's own work",
