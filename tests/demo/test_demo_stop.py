@@ -1,8 +1,9 @@
-"""`make demo` told to stop with SIGTERM (a service manager, `kill`, CI's timeout), not Ctrl-C.
+"""`make demo` told to stop while it collects: by Ctrl-C, or by SIGTERM (a service manager,
+`kill`, CI's timeout).
 
-The signal reaches the demo alone, not its process group; the demo must pass it on to the stage
-that runs, wait for it to stop cleanly, start no later stage and stop its sandbox, so nothing is
-left running and nothing the collector received is lost.
+Ctrl-C reaches the demo's whole process group; SIGTERM reaches the demo alone, which must pass it
+on. Either way the running stage must stop cleanly, no later stage may start and the sandbox must
+stop, so nothing is left running and nothing the collector received is lost.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
@@ -50,7 +53,28 @@ def _landed_ticks(landing_dir: Path) -> int:
     return total
 
 
-def test_sigterm_while_collecting_stops_every_process_and_keeps_the_ticks(tmp_path: Path) -> None:
+def _send_sigterm_to_the_demo(demo: subprocess.Popen[str]) -> None:
+    demo.send_signal(signal.SIGTERM)
+
+
+def _press_ctrl_c(demo: subprocess.Popen[str]) -> None:
+    os.killpg(demo.pid, signal.SIGINT)  # what the terminal does: the whole foreground group
+
+
+@pytest.mark.parametrize(
+    ("stop", "signum", "logged"),
+    [
+        (_send_sigterm_to_the_demo, signal.SIGTERM, "collect: SIGTERM, waiting for it to stop"),
+        (_press_ctrl_c, signal.SIGINT, "collect: interrupted, waiting for it to stop"),
+    ],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_stopping_while_collecting_stops_every_process_and_keeps_the_ticks(
+    tmp_path: Path,
+    stop: Callable[[subprocess.Popen[str]], None],
+    signum: int,
+    logged: str,
+) -> None:
     landing_dir = tmp_path / "landing"
     environment = {
         **os.environ,
@@ -68,6 +92,7 @@ def test_sigterm_while_collecting_stops_every_process_and_keeps_the_ticks(tmp_pa
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as in a terminal
     )
     descendants: list[psutil.Process] = []
     try:
@@ -78,7 +103,7 @@ def test_sigterm_while_collecting_stops_every_process_and_keeps_the_ticks(tmp_pa
         descendants = psutil.Process(demo.pid).children(recursive=True)
         assert len(descendants) >= 3, "sandbox, collector supervisor and its worker"
 
-        demo.send_signal(signal.SIGTERM)
+        stop(demo)
         output, _ = demo.communicate(timeout=STOP_TIMEOUT_S)
     finally:
         # a failed run must not leave its processes behind for the next test
@@ -90,9 +115,9 @@ def test_sigterm_while_collecting_stops_every_process_and_keeps_the_ticks(tmp_pa
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
 
-    assert demo.returncode == 128 + signal.SIGTERM, output
-    assert "collect: SIGTERM, waiting for it to stop" in output
-    assert "[demo] export:" not in output, "no stage may start after SIGTERM"
+    assert demo.returncode == 128 + signum, output
+    assert logged in output
+    assert "[demo] export:" not in output, "no stage may start after the stop"
     _, alive = psutil.wait_procs(descendants, timeout=5)
     assert alive == [], f"left running: {[process.cmdline() for process in alive]}"
     # the collector drained: what it received is committed, and its exit was logged
