@@ -109,10 +109,9 @@ def _dbt_build(target_dir: Path, lake_dir: Path, duckdb_path: Path) -> DbtTiming
     )
 
 
-def _sql_seconds(lake_dir: Path, duckdb_path: Path, target_dir: Path) -> float:
+def _sql_seconds(lake_dir: Path, duckdb_path: Path) -> float:
     """Time inside DuckDB of the full build's statements, back to back (bench/dbt_query_time)."""
-    command = [sys.executable, "-m", "bench.dbt_query_time"]
-    command += [str(lake_dir), str(duckdb_path), str(target_dir)]
+    command = [sys.executable, "-m", "bench.dbt_query_time", str(lake_dir), str(duckdb_path)]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"dbt build (query timing) failed:\n{completed.stderr[-4000:]}")
@@ -225,7 +224,7 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
             )
         # once, not per round: it is a split of the full build's time, and keeps `make bench`
         # within its 10 minutes
-        sql_s = _sql_seconds(day_lake, work_dir / "warehouse-sql.duckdb", work_dir / "target-sql")
+        sql_s = _sql_seconds(day_lake, work_dir / "warehouse-sql.duckdb")
         print(f"the full build's SQL alone: {sql_s:.1f} s", file=sys.stderr)
 
     full_median, incremental_median = _median_timing(full), _median_timing(incremental)

@@ -1,17 +1,17 @@
 """How long the SQL of a `dbt build` takes inside DuckDB, without dbt's own work around it.
 
-Runs `dbt build` in this process (dbt's documented ``dbtRunner``) with one thread, so the
-statements run one after another, and times every statement dbt-duckdb hands to DuckDB. The sum
-is what the same models and tests would cost if something with no overhead at all sent the same
-SQL: the floor under any dbt build of this project on this data. Prints one JSON object.
+Runs `dbt build` in this process (``tests/fixtures/warehouse.build_warehouse``, dbt's
+``dbtRunner``) with one thread, so the statements run one after another, and times every
+statement dbt-duckdb hands to DuckDB. The sum is what the same models and tests would cost if
+something with no overhead at all sent the same SQL: the floor under any dbt build of this
+project on this data. Prints one JSON object.
 
-    .venv/bin/python -m bench.dbt_query_time LAKE_DIR WAREHOUSE.duckdb TARGET_DIR
+    .venv/bin/python -m bench.dbt_query_time LAKE_DIR WAREHOUSE.duckdb
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import defaultdict
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.environments.local import DuckDBCursorWrapper
-from dbt.cli.main import dbtRunner
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+from tests.fixtures.warehouse import build_warehouse
+
 _NODE_MARKER = '"node_id": "'
 
 
@@ -58,39 +58,20 @@ def _node_of(sql: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    lake_dir, duckdb_path, target_dir = (Path(argument) for argument in (argv or sys.argv[1:]))
-    os.environ.update(
-        DWH_LAKE_DIR=str(lake_dir),
-        DWH_DUCKDB_PATH=str(duckdb_path),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-    )
+    lake_dir, duckdb_path = (Path(argument) for argument in (argv or sys.argv[1:]))
     clock = _StatementClock()
     clock.install()
     started = time.perf_counter()
-    result = dbtRunner().invoke(
-        [
-            "build",
-            "--project-dir", str(PROJECT_DIR),
-            "--profiles-dir", str(PROJECT_DIR),
-            "--target-path", str(target_dir),
-            "--log-path", str(target_dir / "logs"),
-            "--threads", "1",
-            "--quiet",
-        ]
-    )  # fmt: skip
+    build_warehouse(lake_dir, duckdb_path, extra_args=["--threads", "1"])
     invoke_s = time.perf_counter() - started
-    if not result.success:
-        print(f"dbt build failed: {result.exception}", file=sys.stderr)
-        return 1
+    slowest = sorted(clock.seconds_by_node.items(), key=lambda item: -item[1])[:5]
     print(
         json.dumps(
             {
                 "sql_s": sum(clock.seconds_by_node.values()),
                 "statements": clock.statements,
                 "build_in_process_s": invoke_s,
-                "slowest_nodes": sorted(clock.seconds_by_node.items(), key=lambda item: -item[1])[
-                    :5
-                ],
+                "slowest_nodes": slowest,
             }
         )
     )
