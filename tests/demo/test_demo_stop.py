@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from collector.harness import query
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0
@@ -43,13 +44,10 @@ def _wait_for_line(process: subprocess.Popen[str], marker: str, timeout_s: float
 def _landed_ticks(landing_dir: Path) -> int:
     total = 0
     for path in landing_dir.glob("worker_*.sqlite"):
-        connection = sqlite3.connect(path)
         try:
-            total += connection.execute("SELECT count(*) FROM market_ticks").fetchone()[0]
+            total += query(path, "SELECT count(*) FROM market_ticks")[0][0]
         except sqlite3.OperationalError:
             pass  # the worker has created the file but not its schema yet
-        finally:
-            connection.close()
     return total
 
 
