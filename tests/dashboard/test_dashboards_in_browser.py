@@ -7,7 +7,12 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.dashboard.conftest import DASHBOARD_SLUGS, SCREENSHOT_DIR, RunningSuperset
-from tests.dashboard.dashboard_page import DashboardLoad, choose_filter_value, save_screenshot
+from tests.dashboard.dashboard_page import (
+    DashboardLoad,
+    choose_filter_value,
+    open_dashboard,
+    save_screenshot,
+)
 from tests.dashboard.superset_api import DashboardInfo
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -62,11 +67,11 @@ def test_choosing_another_coin_changes_every_coin_chart(
 ) -> None:
     slug = "market-overview"
     before = dashboard_loads[slug]
-    page.goto(f"{superset.base_url}/superset/dashboard/{slug}/")
-    page.wait_for_selector('[data-test="chart-grid-component"]')
-    after = choose_filter_value(
-        page, "NATIVE_FILTER-coin-market", "ETH", slug, set(dashboard_infos[slug].chart_ids)
-    )
+    chart_ids = set(dashboard_infos[slug].chart_ids)
+    # Every chart's first (BTC) answer must be in before the filter is applied: one still in
+    # flight would be recorded as the filtered answer.
+    open_dashboard(page, superset.base_url, slug, chart_ids)
+    after = choose_filter_value(page, "NATIVE_FILTER-coin-market", "ETH", slug, chart_ids)
     save_screenshot(page, SCREENSHOT_DIR / f"{slug}-eth.png")
     assert all(chart.rendered for chart in after.charts), after.charts
     for chart_id, data in after.data.items():
@@ -75,4 +80,4 @@ def test_choosing_another_coin_changes_every_coin_chart(
         assert {"col": "base_asset", "op": "IN", "val": ["ETH"]} in applied
         assert data.rows, f"chart {chart_id} has no ETH rows"
         assert data.rows != before.data[chart_id].rows, f"chart {chart_id} did not change"
-    assert set(after.data) == set(dashboard_infos[slug].chart_ids)
+    assert set(after.data) == chart_ids
