@@ -1,12 +1,72 @@
-{#- Incremental models reprocess whole UTC hours from the newest hour already loaded minus
-    var('lookback_hours'), so late-arriving files for recent hours are picked up; everything older
-    is kept as built (a --full-refresh rebuilds it). The start is read once at run time and
-    rendered as a literal so DuckDB can skip older lake partitions and Parquet row groups. -#}
-{% macro incremental_start_hour(hour_column) -%}
-    {%- set newest = newest_loaded_minus_lookback(
-        "max(" ~ hour_column ~ ") at time zone 'UTC'", "%Y-%m-%d %H:%M:%S"
-    ) -%}
-    cast('{{ newest ~ "+00" if newest is not none else "1970-01-01 00:00:00+00" }}' as timestamptz)
+{#- How incremental models choose what to rebuild (docs/performance.md, "Incremental builds").
+
+    Staging reads the lake: it reloads whole UTC hours from the newest hour it already holds minus
+    var('lookback_hours'), so lake files that arrive late for recent hours are picked up (older
+    ones need --full-refresh). Every row an incremental model writes is stamped with the build's
+    start (built_at_utc). A model downstream rebuilds the hours (or days) its inputs rebuilt since
+    the model itself last ran: the earliest hour among input rows stamped later than its own
+    newest stamp. So cost follows new data, and a model that failed in one run catches up in the
+    next. Starts are read once at run time and rendered as literals, so DuckDB can skip older lake
+    partitions, Parquet row groups and table row groups. -#}
+
+{#- The build's start as a timestamptz literal (the same value for every model of one run). -#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00' as timestamptz)
+{%- endmacro %}
+
+{#- A timestamptz literal for a rendered UTC time text, or the epoch / far future. -#}
+{% macro _timestamptz_literal(utc_text) -%}
+    cast('{{ utc_text }}+00' as timestamptz)
+{%- endmacro %}
+
+{% macro _far_future() -%}
+    {{ _timestamptz_literal("9999-12-31 00:00:00") }}
+{%- endmacro %}
+
+{#- Staging: the first UTC hour to reload; the epoch on a first or full build. -#}
+{% macro staging_window_start(hour_column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set newest = run_query(
+            "select strftime(max(" ~ hour_column ~ ") at time zone 'UTC' - to_hours("
+            ~ var('lookback_hours') ~ "), '%Y-%m-%d %H:%M:%S') from " ~ this
+        ).columns[0].values()[0] -%}
+        {%- if newest is not none -%}
+            {{- return(_timestamptz_literal(newest)) -}}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return(_timestamptz_literal("1970-01-01 00:00:00")) -}}
+{%- endmacro %}
+
+{#- Downstream: the earliest value of each input's time column among the input rows rebuilt since
+    this model last ran, truncated to the UTC hour ('hour') or day ('day'). inputs is a list of
+    (relation, time column) pairs. The epoch on a first or full build; the far future when no
+    input rebuilt anything (the model then rebuilds nothing). -#}
+{% macro rebuilt_inputs_start(inputs, unit='hour') -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{- return(_timestamptz_literal("1970-01-01 00:00:00")) -}}
+    {%- endif -%}
+    {%- set last_built = run_query(
+        "select strftime(max(built_at_utc) at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f') from "
+        ~ this
+    ).columns[0].values()[0] -%}
+    {%- if last_built is none -%}
+        {{- return(_timestamptz_literal("1970-01-01 00:00:00")) -}}
+    {%- endif -%}
+    {%- set earliest = [] -%}
+    {%- for relation, time_column in inputs -%}
+        {%- set value = run_query(
+            "select strftime(date_trunc('" ~ unit ~ "', min(" ~ time_column
+            ~ ") at time zone 'UTC'), '%Y-%m-%d %H:%M:%S') from " ~ relation
+            ~ " where built_at_utc > cast('" ~ last_built ~ "+00' as timestamptz)"
+        ).columns[0].values()[0] -%}
+        {%- if value is not none -%}
+            {%- do earliest.append(value) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if earliest | length == 0 -%}
+        {{- return(_far_future()) -}}
+    {%- endif -%}
+    {{- return(_timestamptz_literal(earliest | min)) -}}
 {%- endmacro %}
 
 {#- The UTC hour a row belongs to; rows without a timestamp fall back to the partition date. -#}
@@ -15,27 +75,4 @@
         date_trunc('hour', {{ timestamp_expression }}),
         cast({{ fallback_date }} as timestamptz)
     )
-{%- endmacro %}
-
-{#- Daily incremental models rebuild whole UTC days from the day that holds the start of the
-    hourly window (the newest day already built, minus var('lookback_hours')): every tick the
-    hourly models may have reloaded falls on such a day. Rendered as the timestamptz of that
-    day's midnight. -#}
-{% macro incremental_start_day(date_column) -%}
-    {%- set newest = newest_loaded_minus_lookback(
-        "cast(max(" ~ date_column ~ ") as timestamp)", "%Y-%m-%d"
-    ) -%}
-    cast('{{ newest if newest is not none else "1970-01-01" }} 00:00:00+00' as timestamptz)
-{%- endmacro %}
-
-{#- In an incremental run, the newest value already loaded (a timestamp expression over `this`)
-    minus var('lookback_hours'), formatted with strftime; none on a first or full build. -#}
-{% macro newest_loaded_minus_lookback(newest_expression, strftime_format) -%}
-    {%- if execute and is_incremental() -%}
-        {{- return(run_query(
-            "select strftime(" ~ newest_expression ~ " - to_hours(" ~ var('lookback_hours')
-            ~ "), '" ~ strftime_format ~ "') from " ~ this
-        ).columns[0].values()[0]) -}}
-    {%- endif -%}
-    {{- return(none) -}}
 {%- endmacro %}

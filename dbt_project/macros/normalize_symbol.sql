@@ -11,3 +11,8 @@
 {% macro symbol_settle_suffix(symbol) -%}
     nullif(regexp_extract({{ symbol }}, '(:.+)$', 1), '')
 {%- endmacro %}
+
+{#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). -#}
+{% macro symbol_is_parseable(symbol) -%}
+    coalesce(regexp_full_match(trim({{ symbol }}), '[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?'), false)
+{%- endmacro %}

@@ -7,11 +7,3 @@
 {% macro seconds_between(start_expression, end_expression) -%}
     ((epoch_us({{ end_expression }}) - epoch_us({{ start_expression }})) / 1000000.0)
 {%- endmacro %}
-
-{#- Whether a timestamptz lies inside the plausible range (else it counts as unparseable). -#}
-{% macro is_plausible_ts(timestamp_expression) -%}
-    (
-        {{ timestamp_expression }} >= cast('{{ var("min_plausible_ts_utc") }}' as timestamptz)
-        and {{ timestamp_expression }} < cast('{{ var("max_plausible_ts_utc") }}' as timestamptz)
-    )
-{%- endmacro %}

@@ -1,16 +1,43 @@
--- The comparable time grid: one row per (exchange_id, symbol, bucket_start_utc) over each pair's
--- span (first to last bucket with a live tick or a backfilled bar). Rules
--- (docs/contracts/cleansing_core.md): a bucket's value is its price as of the bucket end
--- r = bucket_start + bin_seconds. A price point is a live tick (at its reception time) or a
--- backfilled 1-minute bar (its close, at the bar's end); in a bucket with both, the ticks win.
---   observed       the bucket has live ticks: the last tick's price
---   backfill       no live tick, but a bar ends in (bucket start, r]: the last such bar's close
---   interpolation  (fill_method_mode = 'interpolation') the last point before r and the first point
---                  after r are both within max_forward_fill_s of r: linear in time at r
---   forward_fill   the last point before r is within max_forward_fill_s of r: its price
---   missing        otherwise: price null
-{%- set bar_seconds = 60 %}
+{{ config(materialized='incremental', unique_key='bucket_hour_utc') }}
 
+{%- set window_start = rebuilt_inputs_start([
+    (ref('cln_ticks_bucketed'), 'bucket_hour_utc'),
+    (ref('stg_lake__backfill_bars'), 'bar_open_utc'),
+    (ref('cln_landing_activity_hourly'), 'activity_hour_utc'),
+]) %}
+{%- set bin_s = var('bin_seconds') %}
+{%- set max_fill_s = var('max_forward_fill_s') %}
+{%- set bar_seconds = 60 %}
+{%- if var('grid_age_reference') not in ['bucket_start', 'bucket_end'] %}
+    {{ exceptions.raise_compiler_error(
+        "var grid_age_reference must be bucket_start or bucket_end, not "
+        ~ var('grid_age_reference')
+    ) }}
+{%- endif %}
+{%- if var('fill_method_mode') not in ['forward_fill', 'interpolation'] %}
+    {{ exceptions.raise_compiler_error(
+        "var fill_method_mode must be forward_fill or interpolation, not "
+        ~ var('fill_method_mode')
+    ) }}
+{%- endif %}
+{%- set reference_offset_s = 0 if var('grid_age_reference') == 'bucket_start' else bin_s %}
+
+-- The comparable time grid: one row per (exchange_id, symbol, bucket_start_utc) for every bucket
+-- in which a collector was watching the market (cln_watch_intervals) and every bucket holding a
+-- price point (a live tick, or a backfilled 1-minute bar). Unobserved time has no rows. A bucket
+-- is valued as of its reference time t = bucket start (var grid_age_reference = bucket_start, the
+-- original's definition) or bucket end. A price point is a KPI tick (at its reception time) or a
+-- backfilled bar (its close, at the bar's end). docs/contracts/cleansing_core.md:
+--   observed       the bucket holds KPI ticks: the last one's price; age 0 (bucket_start) or
+--                  t - its reception time (bucket_end)
+--   backfill       no tick, a bar opens in the bucket: the last such bar's close; age t - its end
+--                  (0 with 60 s buckets)
+--   interpolation  (fill_method_mode = 'interpolation') the last point before the bucket is at most
+--                  max_forward_fill_s before t and the first point after it at most
+--                  max_forward_fill_s after t: linear in time at t; age = the nearer of the two
+--   forward_fill   the last point before the bucket is at most max_forward_fill_s before t: its
+--                  price; age = t - its time
+--   missing        otherwise: price and age null, stale
 with
 
 ticks_bucketed as (
@@ -21,7 +48,32 @@ backfill_bars as (
     select * from {{ ref('stg_lake__backfill_bars') }}
 ),
 
-usable_bars as (
+watch_intervals as (
+    select * from {{ ref('cln_watch_intervals') }}
+    where symbol != '*' and watch_end_utc >= {{ window_start }}
+),
+
+-- Points before the rebuilt hours matter as far back as max_forward_fill_s (plus one bucket).
+context_start as (
+    select {{ window_start }} - to_seconds({{ max_fill_s + bin_s }}) as context_start_utc
+),
+
+observed_buckets as (
+    select
+        exchange_id,
+        symbol,
+        bucket_epoch_s,
+        tick_count_in_bin,
+        first_tick_ts_utc,
+        first_price,
+        last_tick_ts_utc,
+        last_price,
+        is_outlier_return
+    from ticks_bucketed
+    where bucket_start_utc >= (select context_start_utc from context_start)
+),
+
+bars_in_range as (
     select
         exchange_id,
         symbol,
@@ -30,22 +82,15 @@ usable_bars as (
         fetched_at_utc,
         close_price,
         bar_open_utc + to_seconds({{ bar_seconds }}) as bar_close_utc,
-        -- The bucket holding the bar's end: with bin_seconds a multiple of 60, the bucket in
-        -- which the bar opens.
-        (
-            (epoch_us(bar_open_utc) + {{ bar_seconds }} * 1000000 - 1)
-            // ({{ var('bin_seconds') }} * 1000000)
-        )
-        * {{ var('bin_seconds') }} as bucket_epoch_s
+        -- The bucket the bar opens in (bin_seconds is a multiple of 60: it also holds its end).
+        (epoch_us(bar_open_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }} as bucket_epoch_s
     from backfill_bars
     where
-        {{ is_plausible_ts('bar_open_utc') }}
-        and close_price > 0
-        and exchange_id is not null
-        and symbol is not null
+        bar_open_utc >= (select context_start_utc from context_start)
+        and {{ is_plausible_ts('bar_open_utc') }}
 ),
 
-bars_bucketed as (
+bar_buckets as (
     select
         exchange_id,
         symbol,
@@ -53,107 +98,104 @@ bars_bucketed as (
         max(bar_close_utc) as bar_close_utc,
         arg_max(
             close_price,
-            {
-                'close': bar_close_utc,
-                'fetched': fetched_at_utc,
-                'file': source_file,
-                'row': source_row_id
-            }
+            {'close': bar_close_utc, 'fetched': fetched_at_utc, 'file': source_file, 'row': source_row_id}
         ) as close_price,
         arg_max(
             fetched_at_utc,
-            {
-                'close': bar_close_utc,
-                'fetched': fetched_at_utc,
-                'file': source_file,
-                'row': source_row_id
-            }
+            {'close': bar_close_utc, 'fetched': fetched_at_utc, 'file': source_file, 'row': source_row_id}
         ) as fetched_at_utc
-    from usable_bars
+    from bars_in_range
     group by exchange_id, symbol, bucket_epoch_s
 ),
 
--- One row per bucket with a live tick or a bar; a bar alone is one price point at its end.
-bucket_observations as (
+-- One row per bucket holding a point; live ticks win over a bar in the same bucket.
+point_buckets as (
     select
-        coalesce(ticks_bucketed.exchange_id, bars_bucketed.exchange_id) as exchange_id,
-        coalesce(ticks_bucketed.symbol, bars_bucketed.symbol) as symbol,
-        coalesce(ticks_bucketed.bucket_epoch_s, bars_bucketed.bucket_epoch_s) as bucket_epoch_s,
-        coalesce(ticks_bucketed.tick_count_in_bin, 0) as tick_count_in_bin,
-        bars_bucketed.bucket_epoch_s is not null as has_backfill_bar,
-        coalesce(ticks_bucketed.first_tick_ts_utc, bars_bucketed.bar_close_utc)
+        coalesce(observed_buckets.exchange_id, bar_buckets.exchange_id) as exchange_id,
+        coalesce(observed_buckets.symbol, bar_buckets.symbol) as symbol,
+        coalesce(observed_buckets.bucket_epoch_s, bar_buckets.bucket_epoch_s) as bucket_epoch_s,
+        coalesce(observed_buckets.tick_count_in_bin, 0) as tick_count_in_bin,
+        bar_buckets.bucket_epoch_s is not null as has_backfill_bar,
+        coalesce(observed_buckets.first_tick_ts_utc, bar_buckets.bar_close_utc)
             as first_point_ts_utc,
-        coalesce(ticks_bucketed.first_price, bars_bucketed.close_price) as first_price,
-        coalesce(ticks_bucketed.last_tick_ts_utc, bars_bucketed.bar_close_utc)
+        coalesce(observed_buckets.first_price, bar_buckets.close_price) as first_price,
+        coalesce(observed_buckets.last_tick_ts_utc, bar_buckets.bar_close_utc)
             as last_point_ts_utc,
-        coalesce(ticks_bucketed.last_price, bars_bucketed.close_price) as last_price,
-        coalesce(ticks_bucketed.last_tick_ts_utc, bars_bucketed.fetched_at_utc)
-            as last_point_received_ts_utc
-    from ticks_bucketed
-    full outer join bars_bucketed
+        coalesce(observed_buckets.last_price, bar_buckets.close_price) as last_price,
+        coalesce(observed_buckets.last_tick_ts_utc, bar_buckets.fetched_at_utc)
+            as last_point_received_ts_utc,
+        coalesce(observed_buckets.is_outlier_return, false) as is_outlier_point
+    from observed_buckets
+    full outer join bar_buckets
         on
-            ticks_bucketed.exchange_id = bars_bucketed.exchange_id
-            and ticks_bucketed.symbol = bars_bucketed.symbol
-            and ticks_bucketed.bucket_epoch_s = bars_bucketed.bucket_epoch_s
+            observed_buckets.exchange_id = bar_buckets.exchange_id
+            and observed_buckets.symbol = bar_buckets.symbol
+            and observed_buckets.bucket_epoch_s = bar_buckets.bucket_epoch_s
 ),
 
-pair_spans as (
-    select
+-- Buckets overlapping a watch interval, from the rebuilt hours on.
+watched_buckets as (
+    select distinct
         exchange_id,
         symbol,
-        min(bucket_epoch_s) as first_bucket_epoch_s,
-        max(bucket_epoch_s) as last_bucket_epoch_s
-    from bucket_observations
-    group by exchange_id, symbol
+        unnest(generate_series(
+            greatest(
+                (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
+                epoch_us({{ window_start }}) // 1000000
+            ),
+            greatest(
+                ((epoch_us(watch_end_utc) - 1) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
+                (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }}
+            ),
+            {{ bin_s }}
+        )) as bucket_epoch_s
+    from watch_intervals
 ),
 
 grid_buckets as (
     select
-        exchange_id,
-        symbol,
-        unnest(
-            generate_series(first_bucket_epoch_s, last_bucket_epoch_s, {{ var('bin_seconds') }})
-        ) as bucket_epoch_s
-    from pair_spans
-),
-
-grid_joined_to_observations as (
-    select
-        grid_buckets.exchange_id,
-        grid_buckets.symbol,
-        grid_buckets.bucket_epoch_s,
-        to_timestamp(grid_buckets.bucket_epoch_s + {{ var('bin_seconds') }}) as bucket_end_utc,
-        coalesce(bucket_observations.tick_count_in_bin, 0) as tick_count_in_bin,
-        coalesce(bucket_observations.has_backfill_bar, false) as has_backfill_bar,
-        bucket_observations.first_point_ts_utc,
-        bucket_observations.first_price,
-        bucket_observations.last_point_ts_utc,
-        bucket_observations.last_price,
-        bucket_observations.last_point_received_ts_utc
-    from grid_buckets
-    left join bucket_observations
+        coalesce(watched_buckets.exchange_id, point_buckets.exchange_id) as exchange_id,
+        coalesce(watched_buckets.symbol, point_buckets.symbol) as symbol,
+        coalesce(watched_buckets.bucket_epoch_s, point_buckets.bucket_epoch_s) as bucket_epoch_s,
+        watched_buckets.bucket_epoch_s is not null as is_watched,
+        point_buckets.bucket_epoch_s
+        < epoch_us({{ window_start }}) // 1000000 as is_context,
+        coalesce(point_buckets.tick_count_in_bin, 0) as tick_count_in_bin,
+        coalesce(point_buckets.has_backfill_bar, false) as has_backfill_bar,
+        point_buckets.first_point_ts_utc,
+        point_buckets.first_price,
+        point_buckets.last_point_ts_utc,
+        point_buckets.last_price,
+        point_buckets.last_point_received_ts_utc,
+        point_buckets.is_outlier_point
+    from watched_buckets
+    full outer join point_buckets
         on
-            grid_buckets.exchange_id = bucket_observations.exchange_id
-            and grid_buckets.symbol = bucket_observations.symbol
-            and grid_buckets.bucket_epoch_s = bucket_observations.bucket_epoch_s
+            watched_buckets.exchange_id = point_buckets.exchange_id
+            and watched_buckets.symbol = point_buckets.symbol
+            and watched_buckets.bucket_epoch_s = point_buckets.bucket_epoch_s
 ),
 
 grid_with_neighbour_points as (
     select
         *,
-        last_value(last_point_ts_utc ignore nulls) over up_to_this_bucket
+        to_timestamp(bucket_epoch_s + {{ reference_offset_s }}) as reference_ts_utc,
+        last_value(last_point_ts_utc ignore nulls) over before_this_bucket
             as previous_point_ts_utc,
-        last_value(last_point_received_ts_utc ignore nulls) over up_to_this_bucket
+        last_value(last_point_received_ts_utc ignore nulls) over before_this_bucket
             as previous_point_received_ts_utc,
-        last_value(last_price ignore nulls) over up_to_this_bucket as previous_price,
+        last_value(last_price ignore nulls) over before_this_bucket as previous_price,
+        last_value(is_outlier_point ignore nulls) over before_this_bucket
+            as is_previous_point_outlier,
         first_value(first_point_ts_utc ignore nulls) over after_this_bucket as next_point_ts_utc,
-        first_value(first_price ignore nulls) over after_this_bucket as next_price
-    from grid_joined_to_observations
+        first_value(first_price ignore nulls) over after_this_bucket as next_price,
+        first_value(is_outlier_point ignore nulls) over after_this_bucket as is_next_point_outlier
+    from grid_buckets
     window
-        up_to_this_bucket as (
+        before_this_bucket as (
             partition by exchange_id, symbol
             order by bucket_epoch_s
-            rows between unbounded preceding and current row
+            rows between unbounded preceding and 1 preceding
         ),
         after_this_bucket as (
             partition by exchange_id, symbol
@@ -165,9 +207,10 @@ grid_with_neighbour_points as (
 grid_with_distances as (
     select
         *,
-        {{ seconds_between('previous_point_ts_utc', 'bucket_end_utc') }} as age_seconds,
-        {{ seconds_between('bucket_end_utc', 'next_point_ts_utc') }} as seconds_to_next_point
+        {{ seconds_between('previous_point_ts_utc', 'reference_ts_utc') }} as seconds_since_previous,
+        {{ seconds_between('reference_ts_utc', 'next_point_ts_utc') }} as seconds_to_next
     from grid_with_neighbour_points
+    where not coalesce(is_context, false)
 ),
 
 grid_filled as (
@@ -178,21 +221,18 @@ grid_filled as (
             when has_backfill_bar then 'backfill'
             when
                 '{{ var("fill_method_mode") }}' = 'interpolation'
-                and age_seconds <= {{ var('max_forward_fill_s') }}
-                and seconds_to_next_point <= {{ var('max_forward_fill_s') }}
+                and seconds_since_previous <= {{ max_fill_s }}
+                and seconds_to_next <= {{ max_fill_s }}
                 then 'interpolation'
-            when age_seconds <= {{ var('max_forward_fill_s') }} then 'forward_fill'
+            when seconds_since_previous <= {{ max_fill_s }} then 'forward_fill'
             else 'missing'
         end as fill_method
     from grid_with_distances
 ),
 
-final as (
+grid_valued as (
     select
-        to_timestamp(bucket_epoch_s) as bucket_start_utc,
-        bucket_epoch_s,
-        exchange_id,
-        symbol,
+        *,
         case fill_method
             when 'observed' then last_price
             when 'backfill' then last_price
@@ -201,21 +241,56 @@ final as (
                 then
                     previous_price
                     + (next_price - previous_price)
-                    * {{ seconds_between('previous_point_ts_utc', 'bucket_end_utc') }}
+                    * {{ seconds_between('previous_point_ts_utc', 'reference_ts_utc') }}
                     / {{ seconds_between('previous_point_ts_utc', 'next_point_ts_utc') }}
         end as price,
+        case fill_method
+            when 'observed' then {{ seconds_between('last_point_ts_utc', 'reference_ts_utc')
+                if reference_offset_s else '0.0' }}
+            when 'backfill' then greatest(
+                {{ seconds_between('last_point_ts_utc', 'reference_ts_utc') }}, 0.0
+            )
+            when 'forward_fill' then seconds_since_previous
+            when 'interpolation' then least(seconds_since_previous, seconds_to_next)
+        end as age_seconds
+    from grid_filled
+),
+
+final as (
+    select
+        to_timestamp(bucket_epoch_s) as bucket_start_utc,
+        bucket_epoch_s,
+        date_trunc('hour', to_timestamp(bucket_epoch_s)) as bucket_hour_utc,
+        exchange_id,
+        symbol,
+        price,
         fill_method,
         case
-            when fill_method != 'missing' then previous_point_received_ts_utc
+            when fill_method = 'observed' then last_point_received_ts_utc
+            when fill_method = 'backfill' then last_point_received_ts_utc
+            when fill_method = 'forward_fill' then previous_point_received_ts_utc
         end as source_ingestion_ts_utc,
         age_seconds,
-        age_seconds > {{ var('stale_after_s') }} as is_stale,
+        coalesce(age_seconds > {{ var('stale_after_s') }}, true) as is_stale,
         fill_method = 'missing' as is_missing,
+        is_watched,
+        case fill_method
+            when 'observed' then is_outlier_point
+            when 'backfill' then false
+            when 'forward_fill' then coalesce(is_previous_point_outlier, false)
+            when 'interpolation'
+                then
+                    coalesce(is_previous_point_outlier, false)
+                    or coalesce(is_next_point_outlier, false)
+            else false
+        end as is_outlier,
         tick_count_in_bin,
-        cast({{ var('bin_seconds') }} as integer) as bin_seconds,
-        cast({{ var('max_forward_fill_s') }} as integer) as max_forward_fill_s,
-        '{{ var("fill_method_mode") }}' as fill_method_mode
-    from grid_filled
+        cast({{ bin_s }} as integer) as bin_seconds,
+        cast({{ max_fill_s }} as integer) as max_forward_fill_s,
+        '{{ var("fill_method_mode") }}' as fill_method_mode,
+        '{{ var("grid_age_reference") }}' as age_reference,
+        {{ build_started_at() }} as built_at_utc
+    from grid_valued
 )
 
 select * from final

@@ -1,92 +1,97 @@
 {{ config(materialized='incremental', unique_key='tick_hour_utc') }}
 
-{%- set window_start = incremental_start_hour('tick_hour_utc') %}
+{%- set window_start = rebuilt_inputs_start([
+    (ref('stg_lake__market_ticks'), 'tick_hour_utc'),
+]) %}
 
--- One row per staged tick (live and backfill) with a flag per data-quality check of the original
--- cleansing step. Flags describe; nothing is dropped here. Incremental by UTC hour like staging.
+-- One row per usable staged tick (live and backfill) with the original cleansing step's
+-- data-quality flags, our replay check, and what the KPIs take from it: is_kpi_tick (a live tick
+-- that is no duplicate) and its latency. Flags describe; quarantined rows never get here
+-- (cln_rejected_ticks). docs/kpi_catalog.md, sections 1 and 9.
 with
 
+-- Replays are found against the ticks of the replay window before the rebuilt hours too.
 market_ticks as not materialized (
     select * from {{ ref('stg_lake__market_ticks') }}
     where
-        tick_date_utc >= cast({{ window_start }} as date)
-        and tick_hour_utc >= {{ window_start }}
+        rejection_reason is null
+        and tick_hour_utc >= {{ window_start }} - to_hours(1)
+        and ingestion_ts_utc >= {{ window_start }} - to_seconds({{ var('replay_window_s') }})
 ),
 
--- The original's duplicate check: same pair, reception time and effective price. Exact
--- duplicates were already collapsed in staging and are counted in landed_copies.
-same_pair_time_price as (
+with_duplicate_checks as (
     select
-        exchange_id,
-        symbol,
-        ingestion_ts_utc,
-        price,
-        min((source_file, source_row_id)) as first_tick_key
+        *,
+        -- The original's duplicate: same market, reception time and price as a tick landed before.
+        row_number() over (
+            partition by exchange_id, symbol, ingestion_ts_utc, price
+            order by source_file, source_row_id
+        ) > 1 as is_same_time_duplicate,
+        -- A replay: the same exchange time, price, bid and ask as the market's previous live tick
+        -- with that content, received at most replay_window_s later.
+        case
+            when is_live and exchange_ts_utc is not null
+                then coalesce(
+                    {{ seconds_between(
+                        'lag(ingestion_ts_utc) over same_content',
+                        'ingestion_ts_utc',
+                    ) }} <= {{ var('replay_window_s') }},
+                    false
+                )
+            else false
+        end as is_replay
     from market_ticks
-    group by exchange_id, symbol, ingestion_ts_utc, price
-    having count(*) > 1
+    window same_content as (
+        partition by exchange_id, symbol, is_live, exchange_ts_utc, price, bid, ask
+        order by ingestion_ts_utc, source_file, source_row_id
+    )
 ),
 
 flagged as (
     select
-        market_ticks.source_file,
-        market_ticks.source_row_id,
-        market_ticks.tick_hour_utc,
-        market_ticks.tick_date_utc,
-        market_ticks.exchange_id,
-        market_ticks.symbol,
-        market_ticks.source,
-        market_ticks.ingestion_ts_utc,
-        market_ticks.price,
-        market_ticks.landed_copies,
-        market_ticks.ingestion_ts_utc is null as is_null_ingestion_ts,
-        (
-            market_ticks.ingestion_ts_utc is not null
-            and not {{ is_plausible_ts('market_ticks.ingestion_ts_utc') }}
-        )
-        or (
-            market_ticks.exchange_ts_utc is not null
-            and not {{ is_plausible_ts('market_ticks.exchange_ts_utc') }}
-        ) as is_unparseable_ts,
-        market_ticks.price is null as is_null_price,
-        coalesce(market_ticks.price <= 0, false) as is_non_positive_price,
+        tick_hour_utc,
+        tick_date_utc,
+        source_file,
+        source_row_id,
+        exchange_id,
+        symbol,
+        symbol_raw,
+        market_type,
+        source,
+        is_live,
+        ingestion_ts_utc,
+        exchange_ts_utc,
+        exchange_ts_source,
+        price,
+        bid,
+        ask,
+        landed_copies,
+        has_implausible_exchange_ts,
         coalesce(
-            market_ticks.price < 0
-            or market_ticks.bid < 0
-            or market_ticks.ask < 0
-            or market_ticks.last_price < 0
-            or market_ticks.base_volume < 0
-            or market_ticks.quote_volume < 0,
+            bid < 0
+            or ask < 0
+            or last_price < 0
+            or base_volume < 0
+            or quote_volume < 0,
             false
         ) as has_negative_numeric,
-        coalesce(market_ticks.bid > market_ticks.ask, false) as is_bid_above_ask,
-        market_ticks.landed_copies > 1
-        or coalesce(
-            (market_ticks.source_file, market_ticks.source_row_id)
-            != same_pair_time_price.first_tick_key,
-            false
-        )
-            as is_duplicate_tick
-    from market_ticks
-    left join same_pair_time_price
-        on
-            market_ticks.exchange_id is not distinct from same_pair_time_price.exchange_id
-            and market_ticks.symbol is not distinct from same_pair_time_price.symbol
-            and market_ticks.ingestion_ts_utc
-            is not distinct from same_pair_time_price.ingestion_ts_utc
-            and market_ticks.price is not distinct from same_pair_time_price.price
+        coalesce(bid > ask, false) as is_bid_above_ask,
+        is_same_time_duplicate,
+        is_replay,
+        is_same_time_duplicate or is_replay as is_duplicate_tick
+    from with_duplicate_checks
+    where tick_hour_utc >= {{ window_start }}
 ),
 
 final as (
     select
         *,
-        is_null_ingestion_ts
-        or is_unparseable_ts
-        or is_null_price
-        or is_non_positive_price
-        or has_negative_numeric
-        or is_bid_above_ask
-        or is_duplicate_tick as has_any_issue
+        is_live and not is_duplicate_tick as is_kpi_tick,
+        case
+            when is_live and not is_duplicate_tick
+                then {{ tick_latency_ms('ingestion_ts_utc', 'exchange_ts_utc') }}
+        end as latency_ms,
+        {{ build_started_at() }} as built_at_utc
     from flagged
 )
 

@@ -1,25 +1,25 @@
--- One row per exchange seen in ticks or connection events. binance sorts first on dashboards
+-- One row per exchange with a usable tick or connection event. binance sorts first on dashboards
 -- (exchange_sort_order = 0), the others alphabetically after it.
 with
 
-market_ticks as (
-    select * from {{ ref('stg_lake__market_ticks') }}
+markets as (
+    select * from {{ ref('dim_market') }}
 ),
 
 connection_events as (
     select * from {{ ref('stg_lake__connection_events') }}
+    where rejection_reason is null and exchange_id is not null
 ),
 
 tick_activity as (
     select
         exchange_id,
-        min(ingestion_ts_utc) as first_tick_utc,
-        max(ingestion_ts_utc) as last_tick_utc,
-        count(*) filter (where is_live) as live_tick_count,
-        count(*) filter (where source = 'backfill') as backfill_row_count,
-        count(distinct symbol) as symbol_count
-    from market_ticks
-    where exchange_id is not null
+        min(first_tick_utc) as first_tick_utc,
+        max(last_tick_utc) as last_tick_utc,
+        cast(sum(live_tick_count) as bigint) as live_tick_count,
+        cast(sum(backfill_row_count) as bigint) as backfill_row_count,
+        count(*) as symbol_count
+    from markets
     group by exchange_id
 ),
 
@@ -28,7 +28,6 @@ event_activity as (
         exchange_id,
         count(*) as connection_event_count
     from connection_events
-    where exchange_id is not null
     group by exchange_id
 ),
 

@@ -1,25 +1,41 @@
--- One row per (exchange_id, symbol): the canonical market an exchange lists, with the raw symbol
--- spellings that map to it (renames such as XBT/USD -> BTC/USD).
+-- One row per (exchange_id, symbol): the canonical market an exchange lists (symbol includes the
+-- quote: BTC/USD and BTC/USDT are different markets), with the raw symbol spellings that map to it
+-- (renames such as XBT/USD -> BTC/USD). Built from the hourly market activity, not the ticks.
 with
 
-market_ticks as (
-    select * from {{ ref('stg_lake__market_ticks') }}
+pair_hourly_activity as (
+    select * from {{ ref('cln_pair_hourly_activity') }}
+),
+
+markets as (
+    select
+        exchange_id,
+        symbol,
+        mode(market_type) as market_type,
+        string_agg(raw_symbols, ',') as raw_symbol_lists,
+        min(first_row_ts_utc) as first_tick_utc,
+        max(last_row_ts_utc) as last_tick_utc,
+        cast(sum(live_tick_count) as bigint) as live_tick_count,
+        cast(sum(backfill_row_count) as bigint) as backfill_row_count
+    from pair_hourly_activity
+    group by exchange_id, symbol
 ),
 
 final as (
     select
         exchange_id,
         symbol,
-        any_value(base_asset) as base_asset,
-        any_value(quote_asset) as quote_asset,
-        mode(market_type) as market_type,
-        string_agg(distinct symbol_raw, ',' order by symbol_raw) as raw_symbols,
-        min(ingestion_ts_utc) as first_tick_utc,
-        max(ingestion_ts_utc) as last_tick_utc,
-        count(*) filter (where is_live) as live_tick_count
-    from market_ticks
-    where exchange_id is not null and symbol is not null
-    group by exchange_id, symbol
+        {{ symbol_base_code('symbol') }} as base_asset,
+        {{ symbol_quote_code('symbol') }} as quote_asset,
+        market_type,
+        array_to_string(
+            list_sort(list_distinct(string_split(raw_symbol_lists, ','))), ','
+        ) as raw_symbols,
+        first_tick_utc,
+        last_tick_utc,
+        live_tick_count,
+        backfill_row_count
+    from markets
 )
 
 select * from final

@@ -1,94 +1,162 @@
--- Connection lifecycle KPIs per (kpi_date_utc, exchange_id), for every exchange-day with grid
--- data or connection events. From connection events (one disconnect per connection):
---   up/down time   an exchange is up from a 'connected' or 'reconnected' event until its next
---                  'disconnect', and down from a 'disconnect' until its next (re)connect; the last
---                  state lasts until the data horizon (the newest event or grid bucket end).
---                  Segments are split at UTC midnight. uptime_pct = up / (up + down) * 100.
---   stall_seconds  per connection-level 'stale_detected' event (symbol null): the silence
---                  before detection (details_json.silent_s, 0 if absent) plus the time from
---                  detection to the exchange's next (re)connect (or the horizon), counted on the
---                  day of detection.
---                  Symbol-level stalls (symbol set; the connection stays up) are only counted.
---   time to reconnect  from each 'disconnect' to the exchange's next (re)connect; averaged over the
---                  disconnects of the day that were followed by one.
+{{ config(materialized='incremental', unique_key='kpi_date_utc') }}
+
+{%- set window_start = rebuilt_inputs_start([
+    (ref('stg_lake__connection_events'), 'event_hour_utc'),
+    (ref('cln_landing_activity_hourly'), 'activity_hour_utc'),
+], 'day') %}
+
+-- Connection lifecycle per (kpi_date_utc, exchange_id), measured only while a collector watched
+-- the exchange (cln_watch_intervals, symbol '*'); time with no collector is unobserved, never up
+-- or down. Within each watch interval the exchange is down until its first 'connected' or
+-- 'reconnected' event, up from such an event until the next 'disconnect', down from a 'disconnect'
+-- until the next (re)connect, and the last state lasts until the interval ends. Segments are split
+-- at UTC midnight.
+--   observed_seconds    watched seconds of the day; = up_seconds + down_seconds, unless a watch
+--                       interval holds no connection event at all (connecting, connected,
+--                       reconnected, disconnect: e.g. an original database), whose state is
+--                       unknown: neither up nor down
+--   unobserved_seconds  seconds of the day before the data horizon (the newest watch end of any
+--                       exchange) in which no collector watched the exchange
+--   uptime_pct          up_seconds / (up_seconds + down_seconds) * 100 (null when both are 0)
+--   stall_seconds       per connection-level 'stale_detected' (symbol null): the silence before
+--                       detection (details_json.silent_s, 0 if absent; never before the interval
+--                       start) plus the time to the next (re)connect or the interval end; counted
+--                       on the day of detection
+--   reconnect_count / avg_time_to_reconnect_s  disconnects followed by a (re)connect in the same
+--                       watch interval, and the mean seconds to it
+-- Rows for every exchange-day with observed time or a usable event.
 with
 
 connection_events as (
     select * from {{ ref('stg_lake__connection_events') }}
+    where rejection_reason is null and exchange_id is not null
 ),
 
-coverage_daily as (
-    select * from {{ ref('fct_coverage_daily') }}
-),
-
-market_grid as (
-    select * from {{ ref('cln_market_grid') }}
-),
-
-exchange_events as (
-    select * from connection_events
-    where exchange_id is not null
+watch_intervals as (
+    select * from {{ ref('cln_watch_intervals') }}
+    where symbol = '*'
 ),
 
 data_horizon as (
-    select max(horizon_utc) as horizon_utc
-    from (
-        select max(event_ts_utc) as horizon_utc from exchange_events
-        union all
-        select max(bucket_start_utc) + to_seconds({{ var('bin_seconds') }}) from market_grid
-    ) as horizons
+    select max(watch_end_utc) as horizon_utc from watch_intervals
 ),
 
-exchange_days as (
-    select distinct
-        kpi_date_utc,
-        exchange_id
-    from coverage_daily
-    union
-    select distinct
-        {{ utc_date('event_ts_utc') }} as kpi_date_utc,
-        exchange_id
-    from exchange_events
+-- State changes and stalls, each placed in the watch interval it happened in.
+interval_events as (
+    select
+        connection_events.exchange_id,
+        connection_events.event_ts_utc,
+        connection_events.event_type,
+        connection_events.source_file,
+        connection_events.source_row_id,
+        connection_events.symbol_raw is null as is_connection_level,
+        case
+            when json_valid(connection_events.details_json)
+                then try_cast(json_extract_string(connection_events.details_json, '$.silent_s') as double)
+        end as silent_s,
+        watch_intervals.watch_start_utc,
+        watch_intervals.watch_end_utc
+    from connection_events
+    inner join watch_intervals
+        on
+            connection_events.exchange_id = watch_intervals.exchange_id
+            and connection_events.event_ts_utc >= watch_intervals.watch_start_utc
+            and connection_events.event_ts_utc <= watch_intervals.watch_end_utc
+    where
+        connection_events.event_type
+        in ('connecting', 'connected', 'reconnected', 'disconnect', 'stale_detected')
 ),
 
 events_with_next_connect as (
     select
-        exchange_id,
-        event_ts_utc,
-        event_type,
-        symbol_raw is null as is_connection_level,
-        case
-            when json_valid(details_json)
-                then try_cast(json_extract_string(details_json, '$.silent_s') as double)
-        end as silent_s,
+        *,
         min(
             case when event_type in ('connected', 'reconnected') then event_ts_utc end
         ) over (
-            partition by exchange_id
+            partition by exchange_id, watch_start_utc
             order by event_ts_utc, source_file, source_row_id
             rows between 1 following and unbounded following
         ) as next_connect_utc
-    from exchange_events
+    from interval_events
+),
+
+-- Each interval with connection events opens down; every state event starts a segment lasting
+-- to the next one. An interval without any connection event (an original database) has no state.
+state_changes as (
+    select
+        watch_intervals.exchange_id,
+        watch_intervals.watch_start_utc,
+        watch_intervals.watch_end_utc,
+        watch_intervals.watch_start_utc as change_utc,
+        false as is_up,
+        0 as change_rank,
+        '' as source_file,
+        cast(0 as bigint) as source_row_id
+    from watch_intervals
+    where exists (
+        select 1
+        from interval_events
+        where
+            interval_events.exchange_id = watch_intervals.exchange_id
+            and interval_events.watch_start_utc = watch_intervals.watch_start_utc
+            and interval_events.event_type in ('connecting', 'connected', 'reconnected', 'disconnect')
+    )
+    union all
+    select
+        exchange_id,
+        watch_start_utc,
+        watch_end_utc,
+        event_ts_utc as change_utc,
+        event_type != 'disconnect' as is_up,
+        1 as change_rank,
+        source_file,
+        source_row_id
+    from interval_events
+    where event_type in ('connected', 'reconnected', 'disconnect')
+),
+
+-- Watched seconds per day, whether or not the state is known.
+watched_days as (
+    select
+        exchange_id,
+        watch_start_utc,
+        watch_end_utc,
+        timezone('UTC', unnest(
+            generate_series(
+                cast({{ utc_date('watch_start_utc') }} as timestamp),
+                cast({{ utc_date('watch_end_utc') }} as timestamp),
+                interval 1 day
+            )
+        )) as day_start_utc
+    from watch_intervals
+),
+
+watched_seconds_daily as (
+    select
+        {{ utc_date('day_start_utc') }} as kpi_date_utc,
+        exchange_id,
+        sum({{ seconds_between(
+            'greatest(watch_start_utc, day_start_utc)',
+            'least(watch_end_utc, day_start_utc + interval 1 day)',
+        ) }}) as observed_seconds
+    from watched_days
+    where day_start_utc < watch_end_utc
+    group by all
 ),
 
 state_segments as (
     select
-        exchange_events.exchange_id,
-        exchange_events.event_type != 'disconnect' as is_up,
-        exchange_events.event_ts_utc as segment_start_utc,
+        exchange_id,
+        is_up,
+        change_utc as segment_start_utc,
         coalesce(
-            lead(exchange_events.event_ts_utc) over (
-                partition by exchange_events.exchange_id
-                order by
-                    exchange_events.event_ts_utc,
-                    exchange_events.source_file,
-                    exchange_events.source_row_id
+            lead(change_utc) over (
+                partition by exchange_id, watch_start_utc
+                order by change_utc, change_rank, source_file, source_row_id
             ),
-            data_horizon.horizon_utc
+            watch_end_utc
         ) as segment_end_utc
-    from exchange_events
-    cross join data_horizon
-    where exchange_events.event_type in ('connected', 'reconnected', 'disconnect')
+    from state_changes
 ),
 
 segment_days as (
@@ -97,24 +165,15 @@ segment_days as (
         is_up,
         segment_start_utc,
         segment_end_utc,
-        unnest(
+        timezone('UTC', unnest(
             generate_series(
                 cast({{ utc_date('segment_start_utc') }} as timestamp),
                 cast({{ utc_date('segment_end_utc') }} as timestamp),
                 interval 1 day
             )
-        ) as day_start_naive_utc
+        )) as day_start_utc
     from state_segments
-),
-
-segment_day_bounds as (
-    select
-        exchange_id,
-        is_up,
-        segment_start_utc,
-        segment_end_utc,
-        timezone('UTC', day_start_naive_utc) as day_start_utc
-    from segment_days
+    where segment_end_utc > segment_start_utc
 ),
 
 state_seconds_daily as (
@@ -141,30 +200,28 @@ state_seconds_daily as (
                 else 0
             end
         ) as down_seconds
-    from segment_day_bounds
+    from segment_days
+    where day_start_utc < segment_end_utc
     group by all
 ),
 
 stalls_daily as (
     select
-        {{ utc_date('events_with_next_connect.event_ts_utc') }} as kpi_date_utc,
-        events_with_next_connect.exchange_id,
-        count(*) filter (
-            where events_with_next_connect.is_connection_level
-        ) as stale_detected_count,
-        count(*) filter (
-            where not events_with_next_connect.is_connection_level
-        ) as symbol_stale_detected_count,
+        {{ utc_date('event_ts_utc') }} as kpi_date_utc,
+        exchange_id,
+        count(*) filter (where is_connection_level) as stale_detected_count,
+        count(*) filter (where not is_connection_level) as symbol_stale_detected_count,
         coalesce(sum(
-            coalesce(events_with_next_connect.silent_s, 0)
+            least(
+                coalesce(silent_s, 0),
+                {{ seconds_between('watch_start_utc', 'event_ts_utc') }}
+            )
             + {{ seconds_between(
-                'events_with_next_connect.event_ts_utc',
-                'coalesce(events_with_next_connect.next_connect_utc, data_horizon.horizon_utc)',
+                'event_ts_utc', 'coalesce(next_connect_utc, watch_end_utc)',
             ) }}
-        ) filter (where events_with_next_connect.is_connection_level), 0) as stall_seconds
+        ) filter (where is_connection_level), 0) as stall_seconds
     from events_with_next_connect
-    cross join data_horizon
-    where events_with_next_connect.event_type = 'stale_detected'
+    where event_type = 'stale_detected'
     group by all
 ),
 
@@ -180,15 +237,50 @@ disconnects_daily as (
     group by all
 ),
 
+-- Disconnects are counted wherever they happened (the original's KPI 3), reconnects only inside
+-- a watch interval.
+all_disconnects_daily as (
+    select
+        {{ utc_date('event_ts_utc') }} as kpi_date_utc,
+        exchange_id,
+        count(*) as disconnect_count
+    from connection_events
+    where event_type = 'disconnect'
+    group by all
+),
+
+exchange_days as (
+    select
+        kpi_date_utc,
+        exchange_id
+    from watched_seconds_daily
+    union
+    select distinct
+        {{ utc_date('event_ts_utc') }} as kpi_date_utc,
+        exchange_id
+    from connection_events
+),
+
 final as (
     select
         exchange_days.kpi_date_utc,
         exchange_days.exchange_id,
-        coalesce(disconnects_daily.disconnect_count, 0) as disconnect_count,
+        coalesce(all_disconnects_daily.disconnect_count, 0) as disconnect_count,
         coalesce(disconnects_daily.reconnect_count, 0) as reconnect_count,
         disconnects_daily.avg_time_to_reconnect_s,
         coalesce(state_seconds_daily.up_seconds, 0) as up_seconds,
         coalesce(state_seconds_daily.down_seconds, 0) as down_seconds,
+        coalesce(watched_seconds_daily.observed_seconds, 0) as observed_seconds,
+        greatest(
+            {{ seconds_between(
+                'cast(exchange_days.kpi_date_utc as timestamptz)',
+                'least(cast(exchange_days.kpi_date_utc as timestamptz) + interval 1 day,'
+                ~ ' greatest(data_horizon.horizon_utc,'
+                ~ ' cast(exchange_days.kpi_date_utc as timestamptz)))',
+            ) }}
+            - coalesce(watched_seconds_daily.observed_seconds, 0),
+            0
+        ) as unobserved_seconds,
         case
             when state_seconds_daily.up_seconds + state_seconds_daily.down_seconds > 0
                 -- the share first, then * 100: up / (up + down) never exceeds 1 in floating
@@ -201,8 +293,14 @@ final as (
         end as uptime_pct,
         coalesce(stalls_daily.stale_detected_count, 0) as stale_detected_count,
         coalesce(stalls_daily.symbol_stale_detected_count, 0) as symbol_stale_detected_count,
-        coalesce(stalls_daily.stall_seconds, 0) as stall_seconds
+        coalesce(stalls_daily.stall_seconds, 0) as stall_seconds,
+        {{ build_started_at() }} as built_at_utc
     from exchange_days
+    cross join data_horizon
+    left join watched_seconds_daily
+        on
+            exchange_days.kpi_date_utc = watched_seconds_daily.kpi_date_utc
+            and exchange_days.exchange_id = watched_seconds_daily.exchange_id
     left join state_seconds_daily
         on
             exchange_days.kpi_date_utc = state_seconds_daily.kpi_date_utc
@@ -215,6 +313,11 @@ final as (
         on
             exchange_days.kpi_date_utc = disconnects_daily.kpi_date_utc
             and exchange_days.exchange_id = disconnects_daily.exchange_id
+    left join all_disconnects_daily
+        on
+            exchange_days.kpi_date_utc = all_disconnects_daily.kpi_date_utc
+            and exchange_days.exchange_id = all_disconnects_daily.exchange_id
+    where exchange_days.kpi_date_utc >= cast({{ window_start }} as date)
 )
 
 select * from final

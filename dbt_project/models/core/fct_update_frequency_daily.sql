@@ -1,71 +1,52 @@
 {{ config(materialized='incremental', unique_key='kpi_date_utc') }}
 
-{%- set window_start = incremental_start_day('kpi_date_utc') %}
+{%- set window_start = rebuilt_inputs_start([
+    (ref('fct_kpi_hourly_exchange_symbol'), 'kpi_hour_utc'),
+], 'day') %}
 
--- Update frequency per (kpi_date_utc, exchange_id, symbol) over live ticks: the interval is the
--- gap to the previous live tick of the same (exchange_id, symbol) in reception order, kept when
--- > 0, and belongs to the UTC day of the later tick; update_frequency_hz = 1 / avg interval.
--- Incremental by whole UTC days; the first tick of the window measures from the pair's last tick
--- before it.
+-- Update frequency per (kpi_date_utc, exchange_id, symbol): the day's update intervals of the
+-- market (definition in fct_kpi_hourly_exchange_symbol: the gap to the previous KPI tick, kept when
+-- > 0 and not across unobserved time; it belongs to the day of the later tick), rolled up exactly
+-- from the hours. update_frequency_hz = 1 / avg_update_interval_s. Rows only where at least one
+-- interval exists (the original's grain). is_over_frequency_limit flags update_frequency_hz above
+-- update_frequency_limit_hz (the original's 100 Hz assertion, now a monitored check).
 with
 
-live_ticks as (
-    select
-        exchange_id,
-        symbol,
-        ingestion_ts_utc
-    from {{ ref('stg_lake__live_ticks') }}
-    where {{ is_plausible_ts('ingestion_ts_utc') }}
+hourly_markets as (
+    select * from {{ ref('fct_kpi_hourly_exchange_symbol') }}
+    where kpi_hour_utc >= {{ window_start }}
 ),
 
-window_ticks as (
+daily as (
     select
+        kpi_date_utc,
         exchange_id,
         symbol,
-        ingestion_ts_utc
-    from live_ticks
-    where ingestion_ts_utc >= {{ window_start }}
-),
-
-last_tick_before_window as (
-    select
-        exchange_id,
-        symbol,
-        max(ingestion_ts_utc) as ingestion_ts_utc
-    from live_ticks
-    where ingestion_ts_utc < {{ window_start }}
-    group by exchange_id, symbol
-),
-
-tick_intervals as (
-    select
-        exchange_id,
-        symbol,
-        ingestion_ts_utc,
-        {{ seconds_between(
-            'lag(ingestion_ts_utc) over (partition by exchange_id, symbol order by ingestion_ts_utc)',
-            'ingestion_ts_utc',
-        ) }} as update_interval_s
-    from (
-        select * from window_ticks
-        union all
-        select * from last_tick_before_window
-    ) as ticks
+        cast(sum(interval_count) as bigint) as interval_count,
+        sum(interval_sum_s) as interval_sum_s,
+        min(min_update_interval_s) as min_update_interval_s,
+        max(max_update_interval_s) as max_update_interval_s,
+        cast(sum(unobserved_interval_count) as bigint) as unobserved_interval_count
+    from hourly_markets
+    group by kpi_date_utc, exchange_id, symbol
+    having sum(interval_count) > 0
 ),
 
 final as (
     select
-        {{ utc_date('ingestion_ts_utc') }} as kpi_date_utc,
+        kpi_date_utc,
         exchange_id,
         symbol,
-        count(*) as interval_count,
-        avg(update_interval_s) as avg_update_interval_s,
-        min(update_interval_s) as min_update_interval_s,
-        max(update_interval_s) as max_update_interval_s,
-        1.0 / avg(update_interval_s) as update_frequency_hz
-    from tick_intervals
-    where update_interval_s > 0 and ingestion_ts_utc >= {{ window_start }}
-    group by all
+        interval_count,
+        interval_sum_s / interval_count as avg_update_interval_s,
+        min_update_interval_s,
+        max_update_interval_s,
+        interval_count / interval_sum_s as update_frequency_hz,
+        unobserved_interval_count,
+        interval_count / interval_sum_s
+        > {{ var('update_frequency_limit_hz') }} as is_over_frequency_limit,
+        {{ build_started_at() }} as built_at_utc
+    from daily
 )
 
 select * from final

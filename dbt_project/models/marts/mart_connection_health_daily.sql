@@ -1,4 +1,7 @@
--- Connection health per (kpi_date_utc, exchange_id), zero-filled for days without disconnects.
+{{ config(materialized='view') }}
+
+-- Connection health per (kpi_date_utc, exchange_id): every exchange-day with observed time or an
+-- event, zero-filled for days without disconnects; observed and unobserved time side by side.
 with
 
 connection_health_daily as (
@@ -11,6 +14,8 @@ final as (
         exchange_id,
         disconnect_count,
         uptime_pct,
+        observed_seconds,
+        unobserved_seconds,
         stall_seconds,
         avg_time_to_reconnect_s
     from connection_health_daily

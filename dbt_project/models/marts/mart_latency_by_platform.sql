@@ -1,4 +1,8 @@
--- Latency per (kpi_date_utc, exchange_id, symbol) with the canonical base asset.
+{{ config(materialized='view') }}
+
+-- Latency per (kpi_date_utc, exchange_id, symbol) with the market's base and quote asset; the
+-- latency statistics cover latency_sample_count samples (negative ones and ticks without an
+-- exchange time are counted beside them).
 with
 
 latency_daily as (
@@ -15,12 +19,16 @@ final as (
         latency_daily.exchange_id,
         latency_daily.symbol,
         markets.base_asset,
+        markets.quote_asset,
         latency_daily.latency_sample_count,
         latency_daily.min_latency_ms,
         latency_daily.avg_latency_ms,
         latency_daily.p50_latency_ms,
         latency_daily.p95_latency_ms,
-        latency_daily.max_latency_ms
+        latency_daily.max_latency_ms,
+        latency_daily.negative_latency_count,
+        latency_daily.clock_skew_estimate_ms,
+        latency_daily.missing_exchange_ts_count
     from latency_daily
     left join markets
         on

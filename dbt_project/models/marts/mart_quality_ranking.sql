@@ -1,4 +1,5 @@
--- Exchanges ranked by platform quality score, one row per exchange_id.
+-- Exchanges ranked by platform quality score over the newest quality_window_days, one row per
+-- exchange_id.
 with
 
 quality_score as (
@@ -13,8 +14,10 @@ final as (
         p95_latency_ms,
         update_frequency_hz,
         disconnects_per_day,
-        coverage_pct,
-        uptime_pct
+        live_coverage_pct,
+        uptime_pct,
+        window_first_day_utc,
+        window_last_day_utc
     from quality_score
 )
 

@@ -1,4 +1,6 @@
--- Update frequency per (kpi_date_utc, exchange_id, symbol) with the canonical base asset.
+{{ config(materialized='view') }}
+
+-- Update frequency per (kpi_date_utc, exchange_id, symbol) with the market's base and quote asset.
 with
 
 update_frequency_daily as (
@@ -15,6 +17,7 @@ final as (
         update_frequency_daily.exchange_id,
         update_frequency_daily.symbol,
         markets.base_asset,
+        markets.quote_asset,
         update_frequency_daily.interval_count,
         update_frequency_daily.avg_update_interval_s,
         update_frequency_daily.update_frequency_hz

@@ -1,4 +1,4 @@
--- Gap-repair rows (source = 'backfill', REST 1-minute OHLCV), kept apart from live ticks.
+-- Usable gap-repair rows (source = 'backfill', REST 1-minute OHLCV), kept apart from live ticks.
 with
 
 market_ticks as (
@@ -7,6 +7,7 @@ market_ticks as (
 
 final as (
     select
+        tick_hour_utc,
         source_file,
         source_row_id,
         tick_date_utc,
@@ -20,9 +21,10 @@ final as (
         high_price,
         low_price,
         price as close_price,
-        base_volume
+        base_volume,
+        built_at_utc
     from market_ticks
-    where source = 'backfill'
+    where source = 'backfill' and rejection_reason is null
 )
 
 select * from final

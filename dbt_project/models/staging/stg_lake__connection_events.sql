@@ -1,21 +1,37 @@
-{{ config(materialized='table') }}
+{{ config(materialized='incremental', unique_key='event_hour_utc') }}
 
+{%- set window_start = staging_window_start('event_hour_utc') %}
+
+-- Every lake row of connection_events, typed, with the reason it is quarantined (rejection_reason,
+-- null for a usable event). Events without an exchange (worker lifecycle) have exchange_id null.
 with
 
 source as (
     {{ select_from_lake(source('lake', 'connection_events')) }}
 ),
 
+in_window as (
+    select
+        *,
+        {{ utc_hour('event_ts_utc', 'date') }} as event_hour_utc
+    from source
+    where
+        date >= cast({{ window_start }} as date)
+        and (
+            event_ts_utc >= {{ window_start }}
+            or (event_ts_utc is null and cast(date as timestamptz) >= {{ window_start }})
+        )
+),
+
 typed as (
     select
-        source_file || '#' || cast(source_row_id as varchar) as event_id,
+        event_hour_utc,
         date as event_date_utc,
         cast(source_file as varchar) as source_file,
         cast(source_row_id as bigint) as source_row_id,
-        case
-            when exchange_id is null or exchange_id in ('', '__none__') then null
-            else lower(trim(exchange_id))
-        end as exchange_id,
+        cast(exchange_id as varchar) as exchange_id_raw,
+        {{ valid_exchange_id('exchange_id') }} as exchange_id,
+        exchange_id is null or exchange_id in ('', '__none__') as is_exchange_less,
         cast(symbol as varchar) as symbol_raw,
         cast(event_ts_utc as timestamptz) as event_ts_utc,
         lower(trim(event_type)) as event_type,
@@ -25,18 +41,40 @@ typed as (
         end as reason,
         cast(worker_id as integer) as worker_id,
         cast(connection_id as varchar) as connection_id
-    from source
+    from in_window
 ),
 
 final as (
     select
-        *,
-        event_type in (
-            {%- for event_type in var('connection_event_types') %}
-                '{{ event_type }}'{{ "," if not loop.last }}
-            {%- endfor %}
-        ) as is_known_event_type
-    from typed
+        event_hour_utc,
+        event_date_utc,
+        source_file,
+        source_row_id,
+        event_id,
+        exchange_id,
+        exchange_id_raw,
+        symbol_raw,
+        event_ts_utc,
+        event_type,
+        details_json,
+        reason,
+        worker_id,
+        connection_id,
+        case
+            when not is_exchange_less and exchange_id is null then 'invalid_exchange_id'
+            when event_ts_utc is null then 'null_event_ts'
+            when not {{ is_plausible_ts('event_ts_utc') }} then 'implausible_event_ts'
+            when event_type not in {{ sql_string_list(var('connection_event_types')) }}
+                or event_type is null
+                then 'unknown_event_type'
+        end as rejection_reason,
+        {{ build_started_at() }} as built_at_utc
+    from (
+        select
+            *,
+            source_file || '#' || cast(source_row_id as varchar) as event_id
+        from typed
+    ) as with_event_id
     qualify row_number() over (
         partition by source_file, source_row_id order by event_ts_utc
     ) = 1

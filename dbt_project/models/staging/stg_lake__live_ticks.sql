@@ -1,5 +1,6 @@
--- Live ticks only (websocket and REST polls): what latency, update frequency and the grid use.
--- Backfilled OHLCV rows are in stg_lake__backfill_bars and never mixed in here.
+-- Usable live ticks only (websocket and REST polls): what latency, update frequency and the grid
+-- use. Quarantined rows are in cln_rejected_ticks; backfilled OHLCV rows are in
+-- stg_lake__backfill_bars and never mixed in here.
 with
 
 market_ticks as (
@@ -18,14 +19,20 @@ final as (
         quote_asset,
         ingestion_ts_utc,
         exchange_ts_utc,
+        has_implausible_exchange_ts,
         exchange_ts_source,
         source,
         price,
         bid,
         ask,
-        connection_id
+        last_price,
+        base_volume,
+        quote_volume,
+        connection_id,
+        landed_copies,
+        built_at_utc
     from market_ticks
-    where is_live
+    where is_live and rejection_reason is null
 )
 
 select * from final

@@ -1,7 +1,10 @@
 {{ config(materialized='incremental', unique_key='tick_hour_utc') }}
 
-{%- set window_start = incremental_start_hour('tick_hour_utc') %}
+{%- set window_start = staging_window_start('tick_hour_utc') %}
 
+-- Every lake row of market_ticks, typed, with the reason it is quarantined (rejection_reason, null
+-- for a usable row: docs/kpi_catalog.md, "Data-quality policy"). Usable rows that landed more than
+-- once with the same content are collapsed to their first landed row (landed_copies counts them).
 with
 
 -- `not materialized` here and below: read the lake twice (symbols, duplicates) rather than
@@ -32,12 +35,14 @@ in_window as not materialized (
 symbols_normalized as (
     select
         symbols.symbol_raw,
+        symbols.is_parseable,
         coalesce(base_assets.canonical_asset, symbols.base_code) as base_asset,
         coalesce(quote_assets.canonical_asset, symbols.quote_code) as quote_asset,
         symbols.settle_suffix
     from (
         select
             symbol as symbol_raw,
+            {{ symbol_is_parseable('symbol') }} as is_parseable,
             {{ symbol_base_code('symbol') }} as base_code,
             {{ symbol_quote_code('symbol') }} as quote_code,
             {{ symbol_settle_suffix('symbol') }} as settle_suffix
@@ -51,33 +56,71 @@ symbols_normalized as (
 
 typed as not materialized (
     select
-        tick_hour_utc,
-        date as tick_date_utc,
-        cast(source_file as varchar) as source_file,
-        cast(source_row_id as bigint) as source_row_id,
-        nullif(lower(trim(exchange_id)), '') as exchange_id,
-        cast(symbol as varchar) as symbol_raw,
-        nullif(lower(trim(market_type)), '') as market_type,
-        cast(ingestion_ts_utc as timestamptz) as ingestion_ts_utc,
-        cast(exchange_ts_ms as bigint) as exchange_ts_ms,
+        in_window.tick_hour_utc,
+        in_window.date as tick_date_utc,
+        cast(in_window.source_file as varchar) as source_file,
+        cast(in_window.source_row_id as bigint) as source_row_id,
+        cast(in_window.exchange_id as varchar) as exchange_id_raw,
+        {{ valid_exchange_id('in_window.exchange_id') }} as exchange_id,
+        cast(in_window.symbol as varchar) as symbol_raw,
+        nullif(lower(trim(in_window.market_type)), '') as market_type,
+        cast(in_window.ingestion_ts_utc as timestamptz) as ingestion_ts_utc,
+        cast(in_window.exchange_ts_ms as bigint) as exchange_ts_ms,
         coalesce(
-            timezone('UTC', epoch_ms(cast(exchange_ts_ms as bigint))),
-            cast(exchange_ts_utc as timestamptz)
-        ) as exchange_ts_utc,
-        cast(exchange_ts_source as varchar) as exchange_ts_source,
-        coalesce(nullif(lower(trim(source)), ''), 'ws') as source,
-        cast(price as double) as price,
-        cast(bid as double) as bid,
-        cast(ask as double) as ask,
-        cast(last as double) as last_price,
-        cast(open as double) as open_price,
-        cast(high as double) as high_price,
-        cast(low as double) as low_price,
-        cast(base_volume as double) as base_volume,
-        cast(quote_volume as double) as quote_volume,
-        cast(worker_id as integer) as worker_id,
-        cast(connection_id as varchar) as connection_id
+            timezone('UTC', epoch_ms(cast(in_window.exchange_ts_ms as bigint))),
+            cast(in_window.exchange_ts_utc as timestamptz)
+        ) as exchange_ts_any_utc,
+        cast(in_window.exchange_ts_source as varchar) as exchange_ts_source,
+        cast(in_window.source as varchar) as source_raw,
+        -- The original databases have no source column: their rows are live websocket ticks.
+        coalesce(nullif(lower(trim(in_window.source)), ''), 'ws') as source,
+        -- The effective price, as the original defines it: price, else last.
+        coalesce(cast(in_window.price as double), cast(in_window.last as double)) as price,
+        cast(in_window.bid as double) as bid,
+        cast(in_window.ask as double) as ask,
+        cast(in_window.last as double) as last_price,
+        cast(in_window.open as double) as open_price,
+        cast(in_window.high as double) as high_price,
+        cast(in_window.low as double) as low_price,
+        cast(in_window.base_volume as double) as base_volume,
+        cast(in_window.quote_volume as double) as quote_volume,
+        cast(in_window.worker_id as integer) as worker_id,
+        cast(in_window.connection_id as varchar) as connection_id,
+        coalesce(symbols_normalized.is_parseable, false) as is_symbol_parseable,
+        symbols_normalized.base_asset,
+        symbols_normalized.quote_asset,
+        symbols_normalized.settle_suffix
     from in_window
+    left join symbols_normalized
+        on in_window.symbol is not distinct from symbols_normalized.symbol_raw
+),
+
+-- The first reason that applies, in the documented order.
+with_rejection_reason as not materialized (
+    select
+        *,
+        case
+            when exchange_id is null then 'invalid_exchange_id'
+            when not is_symbol_parseable then 'unparseable_symbol'
+            when source not in {{ sql_string_list(['ws', 'rest', 'backfill']) }}
+                then 'unknown_source'
+            when
+                exchange_ts_source not in
+                {{ sql_string_list(['exchange', 'local_fallback', 'missing']) }}
+                then 'unknown_exchange_ts_source'
+            when ingestion_ts_utc is null then 'null_ingestion_ts'
+            when not {{ is_plausible_ts('ingestion_ts_utc') }} then 'implausible_ingestion_ts'
+            when price is null then 'null_price'
+            when isnan(price) or isinf(price) then 'non_finite_price'
+            when price <= 0 then 'non_positive_price'
+            when price > {{ var('max_plausible_price') }} then 'implausible_price'
+        end as rejection_reason
+    from typed
+),
+
+usable as not materialized (
+    select * from with_rejection_reason
+    where rejection_reason is null
 ),
 
 -- Exact duplicates: the same update landed more than once (replayed frame, re-exported file).
@@ -87,90 +130,105 @@ exact_duplicates as (
         exchange_id,
         symbol_raw,
         ingestion_ts_utc,
-        exchange_ts_utc,
+        exchange_ts_any_utc,
         price,
         count(*) as landed_copies
-    from typed
-    group by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+    from usable
+    group by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_any_utc, price
     having count(*) > 1
 ),
 
--- Every tick with the number of times it landed (1 unless it is in exact_duplicates).
+-- Every usable tick with the number of times it landed (1 unless it is in exact_duplicates).
 with_copies as not materialized (
     select
-        typed.*,
+        usable.*,
         coalesce(exact_duplicates.landed_copies, 1) as landed_copies
-    from typed
+    from usable
     left join exact_duplicates
         on
-            typed.exchange_id is not distinct from exact_duplicates.exchange_id
-            and typed.symbol_raw is not distinct from exact_duplicates.symbol_raw
-            and typed.ingestion_ts_utc is not distinct from exact_duplicates.ingestion_ts_utc
-            and typed.exchange_ts_utc is not distinct from exact_duplicates.exchange_ts_utc
-            and typed.price is not distinct from exact_duplicates.price
+            usable.exchange_id = exact_duplicates.exchange_id
+            and usable.symbol_raw = exact_duplicates.symbol_raw
+            and usable.ingestion_ts_utc = exact_duplicates.ingestion_ts_utc
+            and usable.exchange_ts_any_utc is not distinct from exact_duplicates.exchange_ts_any_utc
+            and usable.price = exact_duplicates.price
 ),
 
 -- One row per duplicate group, the first landed; also when a file was exported twice and the
 -- copies share (source_file, source_row_id).
 first_of_duplicates as (
-    select distinct on (exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price) *
+    select distinct on (exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_any_utc, price) *
     from with_copies
     where landed_copies > 1
     order by
         exchange_id,
         symbol_raw,
         ingestion_ts_utc,
-        exchange_ts_utc,
+        exchange_ts_any_utc,
         price,
         source_file,
         source_row_id
 ),
 
-deduplicated as (
+staged as (
     select * from with_copies
     where landed_copies = 1
     union all
     select * from first_of_duplicates
+    union all
+    select
+        *,
+        1 as landed_copies
+    from with_rejection_reason
+    where rejection_reason is not null
+    qualify row_number() over (
+        partition by source_file, source_row_id order by ingestion_ts_utc
+    ) = 1
 ),
 
 final as (
     select
-        deduplicated.tick_hour_utc,
-        deduplicated.tick_date_utc,
-        deduplicated.source_file,
-        deduplicated.source_row_id,
-        deduplicated.exchange_id,
+        tick_hour_utc,
+        tick_date_utc,
+        source_file,
+        source_row_id,
+        exchange_id,
+        exchange_id_raw,
         case
-            when symbols_normalized.quote_asset is null then symbols_normalized.base_asset
-            else
-                symbols_normalized.base_asset || '/' || symbols_normalized.quote_asset
-                || coalesce(symbols_normalized.settle_suffix, '')
+            when rejection_reason is not null then null
+            when quote_asset is null then base_asset
+            else base_asset || '/' || quote_asset || coalesce(settle_suffix, '')
         end as symbol,
-        deduplicated.symbol_raw,
-        symbols_normalized.base_asset,
-        symbols_normalized.quote_asset,
-        deduplicated.market_type,
-        deduplicated.ingestion_ts_utc,
-        deduplicated.exchange_ts_ms,
-        deduplicated.exchange_ts_utc,
-        deduplicated.exchange_ts_source,
-        deduplicated.source,
-        deduplicated.source in ('ws', 'rest') as is_live,
-        deduplicated.price,
-        deduplicated.bid,
-        deduplicated.ask,
-        deduplicated.last_price,
-        deduplicated.open_price,
-        deduplicated.high_price,
-        deduplicated.low_price,
-        deduplicated.base_volume,
-        deduplicated.quote_volume,
-        deduplicated.worker_id,
-        deduplicated.connection_id,
-        deduplicated.landed_copies
-    from deduplicated
-    left join symbols_normalized
-        on deduplicated.symbol_raw is not distinct from symbols_normalized.symbol_raw
+        symbol_raw,
+        base_asset,
+        quote_asset,
+        market_type,
+        ingestion_ts_utc,
+        exchange_ts_ms,
+        -- An implausible exchange time is no exchange time (and is flagged).
+        case
+            when {{ is_plausible_ts('exchange_ts_any_utc') }} then exchange_ts_any_utc
+        end as exchange_ts_utc,
+        coalesce(not {{ is_plausible_ts('exchange_ts_any_utc') }}, false)
+            as has_implausible_exchange_ts,
+        exchange_ts_source,
+        source,
+        source_raw,
+        source in ('ws', 'rest') as is_live,
+        price,
+        bid,
+        ask,
+        last_price,
+        open_price,
+        high_price,
+        low_price,
+        base_volume,
+        quote_volume,
+        worker_id,
+        connection_id,
+        landed_copies,
+        rejection_reason,
+        {{ build_started_at() }} as built_at_utc
+    from staged
 )
 
 select * from final

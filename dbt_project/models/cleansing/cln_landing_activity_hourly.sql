@@ -1,0 +1,105 @@
+{{ config(materialized='incremental', unique_key='activity_hour_utc') }}
+
+{%- set window_start = rebuilt_inputs_start([
+    (ref('stg_lake__market_ticks'), 'tick_hour_utc'),
+    (ref('stg_lake__connection_events'), 'event_hour_utc'),
+]) %}
+
+-- What each landing file (one collector worker) wrote, per UTC hour and collector session: the
+-- first and last time of its usable rows (ticks and events) per exchange (null: worker events)
+-- and symbol (null: events and backfill rows). A session starts at a 'worker_start' event of the
+-- file; rows before a file's first 'worker_start' (files of the original system, workers run by
+-- hand) have segment_start_utc null. cln_collector_sessions infers where sessions end from it.
+with
+
+market_ticks as (
+    select * from {{ ref('stg_lake__market_ticks') }}
+    where tick_hour_utc >= {{ window_start }} and rejection_reason is null
+),
+
+connection_events as (
+    select * from {{ ref('stg_lake__connection_events') }}
+    where rejection_reason is null
+),
+
+rows_in_window as (
+    select
+        source_file,
+        exchange_id,
+        case when is_live then symbol end as symbol,
+        ingestion_ts_utc as row_ts_utc,
+        is_live
+    from market_ticks
+    union all
+    select
+        source_file,
+        exchange_id,
+        null as symbol,
+        event_ts_utc as row_ts_utc,
+        false as is_live
+    from connection_events
+    where event_hour_utc >= {{ window_start }}
+),
+
+worker_starts as (
+    select
+        source_file,
+        event_ts_utc as segment_start_utc
+    from connection_events
+    where
+        event_type = 'worker_start'
+        and source_file in (select distinct rows_in_window.source_file from rows_in_window)
+),
+
+-- A session start sorts before a row at the same instant: that row belongs to the new session.
+rows_and_session_starts as (
+    select
+        source_file,
+        row_ts_utc,
+        1 as sort_rank,
+        exchange_id,
+        symbol,
+        is_live,
+        cast(null as timestamptz) as session_start_marker_utc
+    from rows_in_window
+    union all
+    select
+        source_file,
+        segment_start_utc as row_ts_utc,
+        0 as sort_rank,
+        null as exchange_id,
+        null as symbol,
+        false as is_live,
+        segment_start_utc as session_start_marker_utc
+    from worker_starts
+),
+
+rows_with_session as (
+    select
+        *,
+        last_value(session_start_marker_utc ignore nulls) over (
+            partition by source_file
+            order by row_ts_utc, sort_rank
+            rows between unbounded preceding and current row
+        ) as segment_start_utc
+    from rows_and_session_starts
+),
+
+final as (
+    select
+        date_trunc('hour', row_ts_utc) as activity_hour_utc,
+        source_file,
+        segment_start_utc,
+        exchange_id,
+        symbol,
+        min(row_ts_utc) as first_row_ts_utc,
+        max(row_ts_utc) as last_row_ts_utc,
+        count(*) filter (where is_live) as live_tick_count,
+        count(*) as row_count,
+        {{ build_started_at() }} as built_at_utc
+    from rows_with_session
+    where sort_rank = 1
+    group by all
+)
+
+select * from final
