@@ -20,6 +20,11 @@
         ~ var('fill_method_mode')
     ) }}
 {%- endif %}
+{%- if 3600 % bin_s != 0 or bin_s % 60 != 0 %}
+    {{ exceptions.raise_compiler_error(
+        "var bin_seconds must be a multiple of 60 that divides 3600, not " ~ bin_s
+    ) }}
+{%- endif %}
 {%- set reference_offset_s = 0 if var('grid_age_reference') == 'bucket_start' else bin_s %}
 
 -- The comparable time grid: one row per (exchange_id, symbol, bucket_start_utc) for every bucket

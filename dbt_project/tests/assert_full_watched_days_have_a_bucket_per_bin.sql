@@ -1,0 +1,61 @@
+-- A market watched for a whole UTC day has exactly 86400 / bin_seconds grid buckets that day (1,440
+-- with 60 s buckets): no gap, no duplicate, nothing outside the day. Returns each such market-day
+-- with another count.
+with
+
+watch_intervals as (
+    select * from {{ ref('cln_watch_intervals') }}
+    where symbol != '*'
+),
+
+market_grid as (
+    select * from {{ ref('cln_market_grid') }}
+),
+
+fully_watched_days as (
+    select distinct
+        exchange_id,
+        symbol,
+        cast(unnest(generate_series(
+            cast({{ utc_date('watch_start_utc') }} as timestamp) + interval 1 day,
+            cast({{ utc_date('watch_end_utc') }} as timestamp) - interval 1 day,
+            interval 1 day
+        )) as date) as kpi_date_utc
+    from watch_intervals
+    union
+    select
+        exchange_id,
+        symbol,
+        {{ utc_date('watch_start_utc') }} as kpi_date_utc
+    from watch_intervals
+    where
+        watch_start_utc = cast({{ utc_date('watch_start_utc') }} as timestamptz)
+        and watch_end_utc >= cast({{ utc_date('watch_start_utc') }} as timestamptz) + interval 1 day
+),
+
+grid_days as (
+    select
+        exchange_id,
+        symbol,
+        {{ utc_date('bucket_start_utc') }} as kpi_date_utc,
+        count(*) as bucket_count
+    from market_grid
+    group by all
+),
+
+final as (
+    select
+        fully_watched_days.exchange_id,
+        fully_watched_days.symbol,
+        fully_watched_days.kpi_date_utc,
+        coalesce(grid_days.bucket_count, 0) as bucket_count
+    from fully_watched_days
+    left join grid_days
+        on
+            fully_watched_days.exchange_id = grid_days.exchange_id
+            and fully_watched_days.symbol = grid_days.symbol
+            and fully_watched_days.kpi_date_utc = grid_days.kpi_date_utc
+    where coalesce(grid_days.bucket_count, 0) != 86400 / {{ var('bin_seconds') }}
+)
+
+select * from final

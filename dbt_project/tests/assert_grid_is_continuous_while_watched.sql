@@ -1,0 +1,45 @@
+-- Grid continuity: every bucket that overlaps a market's watch interval is in the grid, and is
+-- marked is_watched. Returns each missing (exchange_id, symbol, bucket_epoch_s).
+{%- set bin_s = var('bin_seconds') %}
+
+with
+
+watch_intervals as (
+    select * from {{ ref('cln_watch_intervals') }}
+    where symbol != '*'
+),
+
+market_grid as (
+    select * from {{ ref('cln_market_grid') }}
+),
+
+expected_buckets as (
+    select
+        exchange_id,
+        symbol,
+        unnest(generate_series(
+            (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
+            greatest(
+                ((epoch_us(watch_end_utc) - 1) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
+                (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }}
+            ),
+            {{ bin_s }}
+        )) as bucket_epoch_s
+    from watch_intervals
+),
+
+final as (
+    select
+        expected_buckets.exchange_id,
+        expected_buckets.symbol,
+        expected_buckets.bucket_epoch_s
+    from expected_buckets
+    left join market_grid
+        on
+            expected_buckets.exchange_id = market_grid.exchange_id
+            and expected_buckets.symbol = market_grid.symbol
+            and expected_buckets.bucket_epoch_s = market_grid.bucket_epoch_s
+    where not coalesce(market_grid.is_watched, false)
+)
+
+select * from final
