@@ -97,5 +97,6 @@ def test_forecast_marts_fill_after_the_forecast_tables_appear(tmp_path: Path) ->
         ).fetchall()
     # Only the newest run counts; AutoETS's MASE 1.5 against Naive's 2.0 is 0.75.
     assert accuracy == [("AutoETS", 1.5, True, 0.75, "BTC"), ("Naive", 2.0, False, 1.0, "BTC")]
-    # The chosen model's forecast, with the actual grid price where the bucket was observed.
-    assert forecasts == [("00:08", "AutoETS", 113.0, 112.0), ("00:09", "AutoETS", None, 113.5)]
+    # The chosen model's forecast with the actual grid price: observed at 00:08, forward-filled at
+    # 00:09 (the collector was still watching kraken).
+    assert forecasts == [("00:08", "AutoETS", 113.0, 112.0), ("00:09", "AutoETS", 113.0, 113.5)]

@@ -7,14 +7,13 @@
 
 -- Connection lifecycle per (kpi_date_utc, exchange_id), measured only while a collector watched
 -- the exchange (cln_watch_intervals, symbol '*'); time with no collector is unobserved, never up
--- or down. Within each watch interval the exchange is down until its first 'connected' or
--- 'reconnected' event, up from such an event until the next 'disconnect', down from a 'disconnect'
--- until the next (re)connect, and the last state lasts until the interval ends. Segments are split
--- at UTC midnight.
---   observed_seconds    watched seconds of the day; = up_seconds + down_seconds, unless a watch
---                       interval holds no connection event at all (connecting, connected,
---                       reconnected, disconnect: e.g. an original database), whose state is
---                       unknown: neither up nor down
+-- or down. Within a watch interval the exchange is up from a 'connected' or 'reconnected' event and
+-- down from a 'connecting' or 'disconnect' event, each state lasting until the next such event or
+-- the interval's end; before the interval's first such event its state is unknown. Segments are
+-- split at UTC midnight.
+--   observed_seconds    watched seconds of the day: up_seconds + down_seconds + the watched
+--                       seconds whose state is unknown (before a watch interval's first connection
+--                       event; a whole interval of an original database without such events)
 --   unobserved_seconds  seconds of the day before the data horizon (the newest watch end of any
 --                       exchange) in which no collector watched the exchange
 --   uptime_pct          up_seconds / (up_seconds + down_seconds) * 100 (null when both are 0)
@@ -80,39 +79,20 @@ events_with_next_connect as (
     from interval_events
 ),
 
--- Each interval with connection events opens down; every state event starts a segment lasting
--- to the next one. An interval without any connection event (an original database) has no state.
+-- Every connection event starts a segment lasting to the next one or the interval end:
+-- 'connecting' and 'disconnect' start a down segment, 'connected' and 'reconnected' an up one.
+-- Before an interval's first connection event the state is unknown (neither up nor down).
 state_changes as (
-    select
-        watch_intervals.exchange_id,
-        watch_intervals.watch_start_utc,
-        watch_intervals.watch_end_utc,
-        watch_intervals.watch_start_utc as change_utc,
-        false as is_up,
-        0 as change_rank,
-        '' as source_file,
-        cast(0 as bigint) as source_row_id
-    from watch_intervals
-    where exists (
-        select 1
-        from interval_events
-        where
-            interval_events.exchange_id = watch_intervals.exchange_id
-            and interval_events.watch_start_utc = watch_intervals.watch_start_utc
-            and interval_events.event_type in ('connecting', 'connected', 'reconnected', 'disconnect')
-    )
-    union all
     select
         exchange_id,
         watch_start_utc,
         watch_end_utc,
         event_ts_utc as change_utc,
-        event_type != 'disconnect' as is_up,
-        1 as change_rank,
+        event_type in ('connected', 'reconnected') as is_up,
         source_file,
         source_row_id
     from interval_events
-    where event_type in ('connected', 'reconnected', 'disconnect')
+    where event_type in ('connecting', 'connected', 'reconnected', 'disconnect')
 ),
 
 -- Watched seconds per day, whether or not the state is known.
@@ -152,7 +132,7 @@ state_segments as (
         coalesce(
             lead(change_utc) over (
                 partition by exchange_id, watch_start_utc
-                order by change_utc, change_rank, source_file, source_row_id
+                order by change_utc, source_file, source_row_id
             ),
             watch_end_utc
         ) as segment_end_utc
