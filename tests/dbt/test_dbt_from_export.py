@@ -87,7 +87,9 @@ def test_original_landing_database_to_kpis(tmp_path: Path) -> None:
             "select exchange_id, interval_count, update_frequency_hz"
             " from core.fct_update_frequency_daily order by all"
         ).fetchall()
-        disconnects = connection.execute("select * from core.fct_disconnects_daily").fetchall()
+        disconnects = connection.execute(
+            "select kpi_date_utc, exchange_id, disconnect_count from core.fct_disconnects_daily"
+        ).fetchall()
         deviation = connection.execute(
             "select aligned_points_compared, max_price_diff_abs, max_diff_exchange_pair"
             " from core.fct_price_deviation_daily"
