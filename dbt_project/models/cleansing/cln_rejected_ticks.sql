@@ -10,7 +10,10 @@ with
 
 market_ticks as (
     select * from {{ ref('stg_lake__market_ticks') }}
-    where tick_hour_utc >= {{ window_start }}
+    where tick_hour_utc >= {{ window_start }} and rejection_reason is not null
+    qualify row_number() over (
+        partition by source_file, source_row_id order by built_at_utc, lake_file
+    ) = 1
 ),
 
 final as (
@@ -28,7 +31,6 @@ final as (
         rejection_reason,
         {{ build_started_at() }} as built_at_utc
     from market_ticks
-    where rejection_reason is not null
 )
 
 select * from final

@@ -4,19 +4,38 @@
     (ref('stg_lake__market_ticks'), 'tick_hour_utc'),
 ]) %}
 
--- One row per usable staged tick (live and backfill) with the original cleansing step's
--- data-quality flags, our replay check, and what the KPIs take from it: is_kpi_tick (a live tick
--- that is no duplicate) and its latency. Flags describe; quarantined rows never get here
--- (cln_rejected_ticks). docs/kpi_catalog.md, sections 1 and 9.
+-- One row per usable tick (live and backfill) with the original cleansing step's data-quality
+-- flags, our replay check, and what the KPIs take from it: is_kpi_tick (a live tick that is no
+-- duplicate) and its latency. A lake row loaded twice counts once; usable rows that landed more
+-- than once with the same content (exchange, raw symbol, reception time, exchange time, price)
+-- are collapsed into the first landed one (landed_copies). Flags describe; quarantined rows never
+-- get here (cln_rejected_ticks). docs/kpi_catalog.md, sections 1 and 9.
 with
 
 -- Replays are found against the ticks of the replay window before the rebuilt hours too.
-market_ticks as not materialized (
+staged_ticks as not materialized (
     select * from {{ ref('stg_lake__market_ticks') }}
     where
         rejection_reason is null
         and tick_hour_utc >= {{ window_start }} - to_hours(1)
         and ingestion_ts_utc >= {{ window_start }} - to_seconds({{ var('replay_window_s') }})
+    qualify row_number() over (
+        partition by source_file, source_row_id order by built_at_utc, lake_file
+    ) = 1
+),
+
+market_ticks as not materialized (
+    select
+        *,
+        count(*) over same_landed_content as landed_copies
+    from staged_ticks
+    window same_landed_content as (
+        partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+    )
+    qualify row_number() over (
+        partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+        order by source_file, source_row_id
+    ) = 1
 ),
 
 with_duplicate_checks as (

@@ -1,26 +1,33 @@
-{{ config(materialized='incremental', unique_key='event_hour_utc') }}
-
-{%- set window_start = staging_window_start('event_hour_utc') %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    post_hook="{{ record_loaded_lake_files('connection_events') }}",
+) }}
 
 -- Every lake row of connection_events, typed, with the reason it is quarantined (rejection_reason,
 -- null for a usable event). Events without an exchange (worker lifecycle) have exchange_id null.
+-- Loaded file by file like stg_lake__market_ticks; a lake key already loaded (a file the exporter
+-- wrote again after a crash) is skipped, so every event appears once.
 with
 
 source as (
     {{ select_from_lake(source('lake', 'connection_events')) }}
 ),
 
-in_window as (
+lake_rows as (
     select
         *,
         {{ utc_hour('event_ts_utc', 'date') }} as event_hour_utc
     from source
-    where
-        date >= cast({{ window_start }} as date)
-        and (
-            event_ts_utc >= {{ window_start }}
-            or (event_ts_utc is null and cast(date as timestamptz) >= {{ window_start }})
+    {%- if is_incremental() %}
+        where not exists (
+            select 1
+            from {{ this }} as loaded
+            where
+                loaded.source_file = source.source_file
+                and loaded.source_row_id = source.source_row_id
         )
+    {%- endif %}
 ),
 
 typed as (
@@ -29,6 +36,7 @@ typed as (
         date as event_date_utc,
         cast(source_file as varchar) as source_file,
         cast(source_row_id as bigint) as source_row_id,
+        lake_file,
         cast(exchange_id as varchar) as exchange_id_raw,
         {{ valid_exchange_id('exchange_id') }} as exchange_id,
         exchange_id is null or exchange_id in ('', '__none__') as is_exchange_less,
@@ -41,7 +49,7 @@ typed as (
         end as reason,
         cast(worker_id as integer) as worker_id,
         cast(connection_id as varchar) as connection_id
-    from in_window
+    from lake_rows
 ),
 
 final as (
@@ -50,6 +58,7 @@ final as (
         event_date_utc,
         source_file,
         source_row_id,
+        lake_file,
         event_id,
         exchange_id,
         exchange_id_raw,
