@@ -41,48 +41,35 @@ rows_in_window as (
     where event_hour_utc >= {{ window_start }}
 ),
 
-worker_starts as (
+-- Sessions of the files in the window: each worker_start until the file's next one.
+session_bounds as (
     select
         source_file,
-        event_ts_utc as segment_start_utc
+        event_ts_utc as segment_start_utc,
+        lead(event_ts_utc) over (
+            partition by source_file order by event_ts_utc, source_row_id
+        ) as next_segment_start_utc
     from connection_events
     where
         event_type = 'worker_start'
         and source_file in (select distinct rows_in_window.source_file from rows_in_window)
 ),
 
--- A session start sorts before a row at the same instant: that row belongs to the new session.
-rows_and_session_starts as (
-    select
-        source_file,
-        row_ts_utc,
-        1 as sort_rank,
-        exchange_id,
-        symbol,
-        is_live,
-        cast(null as timestamptz) as session_start_marker_utc
-    from rows_in_window
-    union all
-    select
-        source_file,
-        segment_start_utc as row_ts_utc,
-        0 as sort_rank,
-        null as exchange_id,
-        null as symbol,
-        false as is_live,
-        segment_start_utc as session_start_marker_utc
-    from worker_starts
-),
-
+-- A row at a session's start instant belongs to that session; rows before a file's first
+-- worker_start have no session (segment_start_utc null).
 rows_with_session as (
     select
-        *,
-        last_value(session_start_marker_utc ignore nulls) over (
-            partition by source_file
-            order by row_ts_utc, sort_rank
-            rows between unbounded preceding and current row
-        ) as segment_start_utc
-    from rows_and_session_starts
+        rows_in_window.*,
+        session_bounds.segment_start_utc
+    from rows_in_window
+    left join session_bounds
+        on
+            rows_in_window.source_file = session_bounds.source_file
+            and rows_in_window.row_ts_utc >= session_bounds.segment_start_utc
+            and (
+                session_bounds.next_segment_start_utc is null
+                or rows_in_window.row_ts_utc < session_bounds.next_segment_start_utc
+            )
 ),
 
 final as (
@@ -98,7 +85,6 @@ final as (
         count(*) as row_count,
         {{ build_started_at() }} as built_at_utc
     from rows_with_session
-    where sort_rank = 1
     group by all
 )
 

@@ -19,51 +19,128 @@ staged_ticks as not materialized (
         rejection_reason is null
         and tick_hour_utc >= {{ window_start }} - to_hours(1)
         and ingestion_ts_utc >= {{ window_start }} - to_seconds({{ var('replay_window_s') }})
-    qualify row_number() over (
-        partition by source_file, source_row_id order by built_at_utc, lake_file
-    ) = 1
+),
+
+-- Each check below first finds the (rare) keys that occur more than once with one aggregation,
+-- then works on those rows only: no sort of every tick.
+
+-- Ticks sharing market, reception time and price with another: the original's duplicates, and,
+-- among them, the exact duplicates (also the same raw symbol and exchange time) and lake rows
+-- loaded twice.
+same_time_groups as (
+    select
+        exchange_id,
+        symbol,
+        ingestion_ts_utc,
+        price
+    from staged_ticks
+    group by exchange_id, symbol, ingestion_ts_utc, price
+    having count(*) > 1
+),
+
+same_time_ticks as not materialized (
+    select staged_ticks.*
+    from staged_ticks
+    inner join same_time_groups
+        on
+            staged_ticks.exchange_id = same_time_groups.exchange_id
+            and staged_ticks.symbol = same_time_groups.symbol
+            and staged_ticks.ingestion_ts_utc = same_time_groups.ingestion_ts_utc
+            and staged_ticks.price = same_time_groups.price
+),
+
+-- Exact duplicates collapse into the first landed row, which counts its landed copies.
+same_time_collapsed as (
+    select
+        *,
+        row_number() over (
+            partition by exchange_id, symbol, ingestion_ts_utc, price
+            order by source_file, source_row_id
+        ) > 1 as is_same_time_duplicate
+    from (
+        select
+            *,
+            count(distinct (source_file, source_row_id)) over same_landed_content
+                as landed_copies
+        from same_time_ticks
+        window same_landed_content as (
+            partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+        )
+        qualify row_number() over (
+            partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+            order by source_file, source_row_id
+        ) = 1
+    ) as exact_duplicates_collapsed
 ),
 
 market_ticks as not materialized (
     select
-        *,
-        count(*) over same_landed_content as landed_copies
+        staged_ticks.*,
+        1 as landed_copies,
+        false as is_same_time_duplicate
     from staged_ticks
-    window same_landed_content as (
-        partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+    left join same_time_groups
+        on
+            staged_ticks.exchange_id = same_time_groups.exchange_id
+            and staged_ticks.symbol = same_time_groups.symbol
+            and staged_ticks.ingestion_ts_utc = same_time_groups.ingestion_ts_utc
+            and staged_ticks.price = same_time_groups.price
+    where same_time_groups.exchange_id is null
+    union all
+    select * from same_time_collapsed
+),
+
+-- A replay: the same exchange time, price, bid and ask as the market's previous live tick with
+-- that content, received at most replay_window_s later.
+repeated_live_content as (
+    select
+        exchange_id,
+        symbol,
+        exchange_ts_utc,
+        price,
+        bid,
+        ask
+    from market_ticks
+    where is_live and exchange_ts_utc is not null
+    group by exchange_id, symbol, exchange_ts_utc, price, bid, ask
+    having count(*) > 1
+),
+
+replays as (
+    select
+        source_file,
+        source_row_id,
+        {{ seconds_between(
+            'lag(ingestion_ts_utc) over same_content', 'ingestion_ts_utc',
+        ) }} <= {{ var('replay_window_s') }} as is_replay
+    from (
+        select market_ticks.*
+        from market_ticks
+        inner join repeated_live_content
+            on
+                market_ticks.exchange_id = repeated_live_content.exchange_id
+                and market_ticks.symbol = repeated_live_content.symbol
+                and market_ticks.exchange_ts_utc = repeated_live_content.exchange_ts_utc
+                and market_ticks.price = repeated_live_content.price
+                and market_ticks.bid is not distinct from repeated_live_content.bid
+                and market_ticks.ask is not distinct from repeated_live_content.ask
+        where market_ticks.is_live
+    ) as repeated_ticks
+    window same_content as (
+        partition by exchange_id, symbol, exchange_ts_utc, price, bid, ask
+        order by ingestion_ts_utc, source_file, source_row_id
     )
-    qualify row_number() over (
-        partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
-        order by source_file, source_row_id
-    ) = 1
 ),
 
 with_duplicate_checks as (
     select
-        *,
-        -- The original's duplicate: same market, reception time and price as a tick landed before.
-        row_number() over (
-            partition by exchange_id, symbol, ingestion_ts_utc, price
-            order by source_file, source_row_id
-        ) > 1 as is_same_time_duplicate,
-        -- A replay: the same exchange time, price, bid and ask as the market's previous live tick
-        -- with that content, received at most replay_window_s later.
-        case
-            when is_live and exchange_ts_utc is not null
-                then coalesce(
-                    {{ seconds_between(
-                        'lag(ingestion_ts_utc) over same_content',
-                        'ingestion_ts_utc',
-                    ) }} <= {{ var('replay_window_s') }},
-                    false
-                )
-            else false
-        end as is_replay
+        market_ticks.*,
+        coalesce(replays.is_replay, false) as is_replay
     from market_ticks
-    window same_content as (
-        partition by exchange_id, symbol, is_live, exchange_ts_utc, price, bid, ask
-        order by ingestion_ts_utc, source_file, source_row_id
-    )
+    left join replays
+        on
+            market_ticks.source_file = replays.source_file
+            and market_ticks.source_row_id = replays.source_row_id
 ),
 
 flagged as (
