@@ -1,8 +1,10 @@
--- Every bucket that holds ticks is in the grid as 'observed' with its last tick's price and count.
+-- Every bucket that holds ticks is in the grid as 'observed' with its last tick's price and count
+-- (checked for the buckets this build wrote: all of them on a full build).
 with
 
 ticks_bucketed as (
     select * from {{ ref('cln_ticks_bucketed') }}
+    where built_at_utc = {{ build_started_at() }}
 ),
 
 market_grid as (

@@ -1,6 +1,6 @@
 -- A market watched for a whole UTC day has exactly 86400 / bin_seconds grid buckets that day (1,440
--- with 60 s buckets): no gap, no duplicate, nothing outside the day. Returns each such market-day
--- with another count.
+-- with 60 s buckets): no gap, no duplicate, nothing outside the day. Checked for the days this build
+-- wrote (every day on a full build). Returns each such market-day with another count.
 with
 
 watch_intervals as (
@@ -33,6 +33,12 @@ fully_watched_days as (
         and watch_end_utc >= cast({{ utc_date('watch_start_utc') }} as timestamptz) + interval 1 day
 ),
 
+checked_days as (
+    select distinct {{ utc_date('bucket_start_utc') }} as kpi_date_utc
+    from market_grid
+    where built_at_utc = {{ build_started_at() }}
+),
+
 grid_days as (
     select
         exchange_id,
@@ -40,6 +46,7 @@ grid_days as (
         {{ utc_date('bucket_start_utc') }} as kpi_date_utc,
         count(*) as bucket_count
     from market_grid
+    where {{ utc_date('bucket_start_utc') }} in (select checked_days.kpi_date_utc from checked_days)
     group by all
 ),
 
@@ -55,7 +62,9 @@ final as (
             fully_watched_days.exchange_id = grid_days.exchange_id
             and fully_watched_days.symbol = grid_days.symbol
             and fully_watched_days.kpi_date_utc = grid_days.kpi_date_utc
-    where coalesce(grid_days.bucket_count, 0) != 86400 / {{ var('bin_seconds') }}
+    where
+        coalesce(grid_days.bucket_count, 0) != 86400 / {{ var('bin_seconds') }}
+        and fully_watched_days.kpi_date_utc in (select checked_days.kpi_date_utc from checked_days)
 )
 
 select * from final

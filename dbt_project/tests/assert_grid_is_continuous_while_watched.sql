@@ -1,5 +1,6 @@
 -- Grid continuity: every bucket that overlaps a market's watch interval is in the grid, and is
--- marked is_watched. Returns each missing (exchange_id, symbol, bucket_epoch_s).
+-- marked is_watched. Checked from the first hour this build wrote (everything on a full build).
+-- Returns each missing (exchange_id, symbol, bucket_epoch_s).
 {%- set bin_s = var('bin_seconds') %}
 
 with
@@ -11,6 +12,12 @@ watch_intervals as (
 
 market_grid as (
     select * from {{ ref('cln_market_grid') }}
+),
+
+checked_from as (
+    select min(bucket_hour_utc) as first_hour_utc
+    from market_grid
+    where built_at_utc = {{ build_started_at() }}
 ),
 
 expected_buckets as (
@@ -39,7 +46,10 @@ final as (
             expected_buckets.exchange_id = market_grid.exchange_id
             and expected_buckets.symbol = market_grid.symbol
             and expected_buckets.bucket_epoch_s = market_grid.bucket_epoch_s
-    where not coalesce(market_grid.is_watched, false)
+    where
+        not coalesce(market_grid.is_watched, false)
+        and expected_buckets.bucket_epoch_s
+        >= epoch_us((select checked_from.first_hour_utc from checked_from)) // 1000000
 )
 
 select * from final

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Grid prices for the price_window_hours (24) before the newest grid bucket, per
 -- (bucket_start_utc, exchange_id, symbol); binance first (exchange_sort_order = 0).
 with
