@@ -1,13 +1,12 @@
 {#- How incremental models choose what to rebuild (docs/performance.md, "Incremental builds").
 
-    Staging reads the lake: it reloads whole UTC hours from the newest hour it already holds minus
-    var('lookback_hours'), so lake files that arrive late for recent hours are picked up (older
-    ones need --full-refresh). Every row an incremental model writes is stamped with the build's
-    start (built_at_utc). A model downstream rebuilds the hours (or days) its inputs rebuilt since
-    the model itself last ran: the earliest hour among input rows stamped later than its own
-    newest stamp. So cost follows new data, and a model that failed in one run catches up in the
-    next. Starts are read once at run time and rendered as literals, so DuckDB can skip older lake
-    partitions, Parquet row groups and table row groups. -#}
+    Staging loads the lake files it has not loaded yet (macros/lake/select_from_lake.sql). Every
+    row an incremental model writes is stamped with the build's start (built_at_utc). A model
+    downstream rebuilds the hours (or days) its inputs rebuilt since the model itself last ran: from
+    the earliest hour among input rows stamped later than its own newest stamp. So cost follows new
+    data, a late file rebuilds the hours it belongs to, and a model that failed in one run catches
+    up in the next. Starts are read once at run time and rendered as literals, so DuckDB can skip
+    older table row groups. -#}
 
 {#- The build's start as a timestamptz literal (the same value for every model of one run). -#}
 {% macro build_started_at() -%}
@@ -21,20 +20,6 @@
 
 {% macro _far_future() -%}
     {{ _timestamptz_literal("9999-12-31 00:00:00") }}
-{%- endmacro %}
-
-{#- Staging: the first UTC hour to reload; the epoch on a first or full build. -#}
-{% macro staging_window_start(hour_column) -%}
-    {%- if execute and is_incremental() -%}
-        {%- set newest = run_query(
-            "select strftime(max(" ~ hour_column ~ ") at time zone 'UTC' - to_hours("
-            ~ var('lookback_hours') ~ "), '%Y-%m-%d %H:%M:%S') from " ~ this
-        ).columns[0].values()[0] -%}
-        {%- if newest is not none -%}
-            {{- return(_timestamptz_literal(newest)) -}}
-        {%- endif -%}
-    {%- endif -%}
-    {{- return(_timestamptz_literal("1970-01-01 00:00:00")) -}}
 {%- endmacro %}
 
 {#- Downstream: the earliest value of each input's time column among the input rows rebuilt since

@@ -28,9 +28,6 @@ pytestmark = pytest.mark.slow
 
 # Changes on every build by design (invocation id and start time).
 PER_BUILD_TABLES = ("cln_dq_run_summary",)
-# Reprocess only the newest loaded hour and the one before it: the growth below leaves the
-# 2026-02-28 hours untouched, and the late files for 2026-03-02 00:xx must still be picked up.
-VARS = {"lookback_hours": 1}
 
 
 @dataclass(frozen=True)
@@ -104,9 +101,9 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
         ),
     )
     incremental_db = root / "incremental.duckdb"
-    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+    build_warehouse(lake_dir, incremental_db)
     before_growth = read_tables(incremental_db, exclude=PER_BUILD_TABLES)
-    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+    build_warehouse(lake_dir, incremental_db)
     rebuilt = read_tables(incremental_db, exclude=PER_BUILD_TABLES)
 
     # Growth: a new day; then late files for an hour already loaded, with noise and events.
@@ -120,10 +117,10 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
             ticks_per_pair_per_s=sparse,
         ),
     )
-    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+    build_warehouse(lake_dir, incremental_db)
     write_lake(lake_dir, noisy_ticks(), connection_events(), run_id="late")
     write_lake(lake_dir, noisy_ticks(), (), run_id="late")  # exported twice: same row keys
-    build_warehouse(lake_dir, incremental_db, dbt_vars=VARS)
+    build_warehouse(lake_dir, incremental_db)
 
     # The reference: the same project built from scratch (models only; the tests ran above).
     full_refresh_db = root / "full_refresh.duckdb"
@@ -132,7 +129,6 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
         lake_dir,
         full_refresh_db,
         full_refresh=True,
-        dbt_vars=VARS,
         extra_args=["--exclude", "resource_type:test", "resource_type:unit_test"],
     )
     return GrowingLake(lake_dir, incremental_db, full_refresh_db, before_growth, rebuilt)
