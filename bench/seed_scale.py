@@ -251,7 +251,9 @@ def _results(big: VolumeRun, small: VolumeRun) -> list[BenchResult]:
     return results
 
 
-def run(scale: float = 0.2, history_days: int = 7, history_on_big: bool = False) -> list[BenchResult]:
+def run(
+    scale: float = 0.2, history_days: int = 7, history_on_big: bool = False
+) -> list[BenchResult]:
     ticks = round(scale * TICKS_PER_DAY_AT_SCALE_1)
     with tempfile.TemporaryDirectory(prefix="bench-seed-") as temporary:
         root = Path(temporary)

@@ -1,6 +1,6 @@
 -- A market watched for a whole UTC day has exactly 86400 / bin_seconds grid buckets that day (1,440
--- with 60 s buckets): no gap, no duplicate, nothing outside the day. Checked for the days this build
--- wrote (every day on a full build). Returns each such market-day with another count.
+-- with 60 s buckets): no gap, no duplicate, nothing outside the day. Checked for the days this
+-- build wrote (every day on a full build). Returns each such market-day with another count.
 with
 
 watch_intervals as (

@@ -23,7 +23,8 @@ lifecycle_events as (
         event_ts_utc,
         event_type
     from connection_events
-    where event_type in ('worker_start', 'worker_stop', 'worker_restart', 'worker_failed_permanently')
+    where
+        event_type in ('worker_start', 'worker_stop', 'worker_restart', 'worker_failed_permanently')
 ),
 
 session_starts as (
@@ -48,10 +49,10 @@ first_stop_events as (
         on
             session_starts.source_file = stops.source_file
             and stops.event_type != 'worker_start'
-            and stops.event_ts_utc >= session_starts.segment_start_utc
+            and session_starts.segment_start_utc <= stops.event_ts_utc
             and (
                 session_starts.next_segment_start_utc is null
-                or stops.event_ts_utc < session_starts.next_segment_start_utc
+                or session_starts.next_segment_start_utc > stops.event_ts_utc
             )
     group by session_starts.source_file, session_starts.segment_start_utc
 ),

@@ -18,7 +18,7 @@ rejected_events as (
 
 totals as (
     select
-        count(distinct (exchange_id, symbol)) as pair_count,
+        count(distinct row(exchange_id, symbol)) as pair_count,
         {%- for column in [
             'landed_rows', 'staged_ticks', 'live_ticks', 'backfill_rows',
             'exact_duplicates_removed', 'same_time_duplicate_count', 'replay_count',

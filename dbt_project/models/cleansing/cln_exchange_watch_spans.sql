@@ -68,10 +68,10 @@ exchange_ends as (
     inner join exchange_stops
         on
             session_bounds.source_file = exchange_stops.source_file
-            and exchange_stops.event_ts_utc >= session_bounds.session_start_utc
+            and session_bounds.session_start_utc <= exchange_stops.event_ts_utc
             and (
                 session_bounds.next_session_start_utc is null
-                or exchange_stops.event_ts_utc < session_bounds.next_session_start_utc
+                or session_bounds.next_session_start_utc > exchange_stops.event_ts_utc
             )
     group by all
 ),

@@ -75,7 +75,7 @@ observed_buckets as (
         last_price,
         is_outlier_return
     from ticks_bucketed
-    where bucket_start_utc >= (select context_start_utc from context_start)
+    where bucket_start_utc >= (select context_start.context_start_utc from context_start)
 ),
 
 bars_in_range as (
@@ -91,7 +91,7 @@ bars_in_range as (
         (epoch_us(bar_open_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }} as bucket_epoch_s
     from backfill_bars
     where
-        bar_open_utc >= (select context_start_utc from context_start)
+        bar_open_utc >= (select context_start.context_start_utc from context_start)
         and {{ is_plausible_ts('bar_open_utc') }}
 ),
 
@@ -103,11 +103,21 @@ bar_buckets as (
         max(bar_close_utc) as bar_close_utc,
         arg_max(
             close_price,
-            {'close': bar_close_utc, 'fetched': fetched_at_utc, 'file': source_file, 'row': source_row_id}
+            {
+                'close': bar_close_utc,
+                'fetched': fetched_at_utc,
+                'file': source_file,
+                'row': source_row_id
+            }
         ) as close_price,
         arg_max(
             fetched_at_utc,
-            {'close': bar_close_utc, 'fetched': fetched_at_utc, 'file': source_file, 'row': source_row_id}
+            {
+                'close': bar_close_utc,
+                'fetched': fetched_at_utc,
+                'file': source_file,
+                'row': source_row_id
+            }
         ) as fetched_at_utc
     from bars_in_range
     group by exchange_id, symbol, bucket_epoch_s
@@ -212,7 +222,8 @@ grid_with_neighbour_points as (
 grid_with_distances as (
     select
         *,
-        {{ seconds_between('previous_point_ts_utc', 'reference_ts_utc') }} as seconds_since_previous,
+        {{ seconds_between('previous_point_ts_utc', 'reference_ts_utc') }}
+            as seconds_since_previous,
         {{ seconds_between('reference_ts_utc', 'next_point_ts_utc') }} as seconds_to_next
     from grid_with_neighbour_points
     where not coalesce(is_context, false)
@@ -252,9 +263,10 @@ grid_valued as (
         case fill_method
             when 'observed' then {{ seconds_between('last_point_ts_utc', 'reference_ts_utc')
                 if reference_offset_s else '0.0' }}
-            when 'backfill' then greatest(
-                {{ seconds_between('last_point_ts_utc', 'reference_ts_utc') }}, 0.0
-            )
+            when 'backfill'
+                then greatest(
+                    {{ seconds_between('last_point_ts_utc', 'reference_ts_utc') }}, 0.0
+                )
             when 'forward_fill' then seconds_since_previous
             when 'interpolation' then least(seconds_since_previous, seconds_to_next)
         end as age_seconds

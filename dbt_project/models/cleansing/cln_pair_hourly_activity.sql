@@ -27,7 +27,7 @@ final as (
         min(ingestion_ts_utc) filter (where is_kpi_tick) as first_tick_ts_utc,
         max(ingestion_ts_utc) filter (where is_kpi_tick) as last_tick_ts_utc,
         arg_max(
-            price, {'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id}
+            price, { 'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id }
         ) filter (where is_kpi_tick) as last_tick_price,
         min(ingestion_ts_utc) as first_row_ts_utc,
         max(ingestion_ts_utc) as last_row_ts_utc,

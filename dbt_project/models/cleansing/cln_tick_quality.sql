@@ -60,12 +60,13 @@ same_time_collapsed as (
     from (
         select
             *,
-            count(distinct (source_file, source_row_id)) over same_landed_content
+            count(distinct row(source_file, source_row_id)) over same_landed_content
                 as landed_copies
         from same_time_ticks
-        window same_landed_content as (
-            partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
-        )
+        window
+            same_landed_content as (
+                partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
+            )
         qualify row_number() over (
             partition by exchange_id, symbol_raw, ingestion_ts_utc, exchange_ts_utc, price
             order by source_file, source_row_id

@@ -28,10 +28,10 @@ ticks_bucketed as (
         * {{ var('bin_seconds') }} as bucket_epoch_s,
         count(*) as tick_count_in_bin,
         min(ingestion_ts_utc) as first_tick_ts_utc,
-        arg_min(price, {'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id})
+        arg_min(price, { 'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id })
             as first_price,
         max(ingestion_ts_utc) as last_tick_ts_utc,
-        arg_max(price, {'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id})
+        arg_max(price, { 'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id })
             as last_price
     from tick_quality
     group by all

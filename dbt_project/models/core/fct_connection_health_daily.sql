@@ -51,7 +51,10 @@ interval_events as (
         connection_events.symbol_raw is null as is_connection_level,
         case
             when json_valid(connection_events.details_json)
-                then try_cast(json_extract_string(connection_events.details_json, '$.silent_s') as double)
+                then
+                    try_cast(
+                        json_extract_string(connection_events.details_json, '$.silent_s') as double
+                    )
         end as silent_s,
         watch_intervals.watch_start_utc,
         watch_intervals.watch_end_utc

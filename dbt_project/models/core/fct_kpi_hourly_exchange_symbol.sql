@@ -94,7 +94,7 @@ tick_intervals as (
     from ticks_in_watch_intervals
     window market_order as (
         partition by exchange_id, symbol
-        order by ingestion_ts_utc, is_context desc, source_file, source_row_id
+        order by ingestion_ts_utc asc, is_context desc, source_file asc, source_row_id asc
     )
 ),
 

@@ -15,7 +15,8 @@
 --   disconnects       100 / (1 + disconnects_per_day)
 -- quality_score = sum(weight * component) / sum(weight) over the components that are not null;
 -- weights are the quality_weight_* vars (default 0.30, 0.25, 0.20, 0.15, 0.10). Null (ranked
--- last) when no component exists.
+-- last) when none of the market-data components (latency, coverage, update frequency) exists:
+-- connection events alone do not score an exchange whose data we never saw.
 with
 
 daily_exchange as (
@@ -149,17 +150,19 @@ components as (
 scored as (
     select
         *,
-        (
-            {%- for component, weight in weighted_components %}
-                coalesce({{ weight }} * {{ component }}, 0){{ " +" if not loop.last }}
-            {%- endfor %}
-        ) / nullif(
-            {%- for component, weight in weighted_components %}
-                case when {{ component }} is not null then {{ weight }} else 0 end
-                {{- " +" if not loop.last }}
-            {%- endfor %},
-            0
-        ) as quality_score
+        case
+            when coalesce(latency_score, coverage_score, update_frequency_score) is not null
+                then (
+                    {%- for component, weight in weighted_components %}
+                        coalesce({{ weight }} * {{ component }}, 0){{ " +" if not loop.last }}
+                    {%- endfor %}
+                ) / (
+                    {%- for component, weight in weighted_components %}
+                        case when {{ component }} is not null then {{ weight }} else 0 end
+                        {{- " +" if not loop.last }}
+                    {%- endfor %}
+                )
+        end as quality_score
     from components
 ),
 

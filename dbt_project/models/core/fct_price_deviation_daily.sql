@@ -4,12 +4,12 @@
     (ref('fct_price_deviation_aligned'), 'bucket_hour_utc'),
 ], 'day') %}
 
--- Cross-exchange deviation per (kpi_date_utc, symbol) from fct_price_deviation_aligned (the original's
--- vw_core_kpi_price_deviation_daily): aligned_points_compared = buckets with a deviation after outlier
--- rows are left out; max/avg of price_diff_abs and price_diff_pct over them; the max-difference
--- bucket is the one with the largest price_diff_abs (earliest on ties). The unfiltered maxima
--- (outlier rows included) and the buckets that lost a row to the outlier filter sit beside them.
--- Rows for every day and symbol with an aligned bucket.
+-- Cross-exchange deviation per (kpi_date_utc, symbol) from fct_price_deviation_aligned (the
+-- original's vw_core_kpi_price_deviation_daily): aligned_points_compared = buckets with a deviation
+-- after outlier rows are left out; max/avg of price_diff_abs and price_diff_pct over them; the
+-- max-difference bucket is the one with the largest price_diff_abs (earliest on ties). The
+-- unfiltered maxima (outlier rows included) and the buckets that lost a row to the outlier filter
+-- sit beside them. Rows for every day and symbol with an aligned bucket.
 with
 
 aligned as (
@@ -19,7 +19,7 @@ aligned as (
 
 final as (
     select
-        kpi_date_utc as kpi_date_utc,
+        kpi_date_utc,
         symbol,
         any_value(base_asset) as base_asset,
         any_value(quote_asset) as quote_asset,
@@ -29,9 +29,9 @@ final as (
         avg(price_diff_abs) as avg_price_diff_abs,
         avg(price_diff_pct) as avg_price_diff_pct,
         first(bucket_start_utc order by price_diff_abs desc nulls last, bucket_start_utc asc)
-            filter (where price_diff_abs is not null) as max_diff_bucket_start_utc,
+        filter (where price_diff_abs is not null) as max_diff_bucket_start_utc,
         first(exchange_pair order by price_diff_abs desc nulls last, bucket_start_utc asc)
-            filter (where price_diff_abs is not null) as max_diff_exchange_pair,
+        filter (where price_diff_abs is not null) as max_diff_exchange_pair,
         max(unfiltered_price_diff_abs) as unfiltered_max_price_diff_abs,
         max(unfiltered_price_diff_pct) as unfiltered_max_price_diff_pct,
         count(*) filter (where outlier_rows_excluded > 0) as outlier_buckets,

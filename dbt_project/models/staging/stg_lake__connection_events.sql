@@ -73,7 +73,8 @@ final as (
             when not is_exchange_less and exchange_id is null then 'invalid_exchange_id'
             when event_ts_utc is null then 'null_event_ts'
             when not {{ is_plausible_ts('event_ts_utc') }} then 'implausible_event_ts'
-            when event_type not in {{ sql_string_list(var('connection_event_types')) }}
+            when
+                event_type not in {{ sql_string_list(var('connection_event_types')) }}
                 or event_type is null
                 then 'unknown_event_type'
         end as rejection_reason,
