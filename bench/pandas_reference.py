@@ -3,7 +3,8 @@
 Two jobs: the baseline of ``bench/dbt_build.py`` and an independent check of the dbt models'
 formulas (tests/dbt compare both on random data). It reads the same Parquet lake
 (docs/contracts/lake.md) and follows docs/kpi_catalog.md and docs/contracts/cleansing_core.md
-without looking at the SQL: exact duplicates are dropped, symbols normalised through the
+without looking at the SQL: rows the data-quality policy quarantines (unusable price or reception
+time) are left out, exact duplicates are dropped, symbols normalised through the
 canonical_assets seed, live ticks (ws, rest) feed latency, update frequency and the grid;
 backfilled 1-minute bars (source backfill) fill grid buckets that have no live tick.
 """
@@ -21,6 +22,8 @@ import pyarrow.dataset as ds
 SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "canonical_assets.csv"
 MIN_PLAUSIBLE_US = 1_230_940_800_000_000  # 2009-01-03
 MAX_PLAUSIBLE_US = 4_102_444_800_000_000  # 2100-01-01
+MAX_PLAUSIBLE_PRICE = 1e12  # dbt var max_plausible_price
+MAX_FUTURE_US = 10 * 60 * 1_000_000  # dbt var max_future_ts_minutes
 US_PER_S = 1_000_000
 BAR_US = 60 * US_PER_S  # backfilled bars are 1-minute OHLCV candles
 LIVE_SOURCES = ("ws", "rest")
@@ -73,9 +76,10 @@ def _normalise_symbol(symbol: str | None, assets: dict[str, str]) -> str | None:
 
 
 def stage_rows(raw: pd.DataFrame, assets: dict[str, str]) -> pd.DataFrame:
-    """Landed rows, exact duplicates dropped, symbols canonical, times as epoch microseconds."""
+    """Usable landed rows, exact duplicates dropped, symbols canonical, times as epoch us."""
     ticks = raw.copy()
     ticks["ingestion_us"] = _epoch_us(ticks["ingestion_ts_utc"])
+    ticks = ticks[_usable_price(ticks["price"]) & _received_plausibly(ticks["ingestion_us"])]
     exchange_us = ticks["exchange_ts_ms"].astype("Int64") * 1000
     ticks["exchange_us"] = exchange_us.fillna(_epoch_us(ticks["exchange_ts_utc"]))
     ticks["source"] = ticks["source"].fillna("ws")
@@ -85,6 +89,16 @@ def stage_rows(raw: pd.DataFrame, assets: dict[str, str]) -> pd.DataFrame:
     duplicate_key = ["exchange_id", "symbol_raw", "ingestion_us", "exchange_us", "price"]
     ticks = ticks.sort_values(["source_file", "source_row_id"])
     return ticks.drop_duplicates(subset=duplicate_key, keep="first")
+
+
+def _usable_price(prices: pd.Series) -> pd.Series:
+    values = pd.to_numeric(prices, errors="coerce").astype(float)
+    return values.notna() & np.isfinite(values) & (values > 0) & (values <= MAX_PLAUSIBLE_PRICE)
+
+
+def _received_plausibly(ingestion_us: pd.Series) -> pd.Series:
+    latest_us = pd.Timestamp.now(tz="UTC").value // 1000 + MAX_FUTURE_US
+    return ingestion_us.notna() & (ingestion_us >= MIN_PLAUSIBLE_US) & (ingestion_us <= latest_us)
 
 
 def live_ticks(staged: pd.DataFrame) -> pd.DataFrame:
