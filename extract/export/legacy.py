@@ -22,6 +22,7 @@ import pyarrow.csv as pa_csv
 from extract.export.options import Window
 from extract.export.sinks import ChunkWritten
 from extract.export.tables import SelectedColumn, SqlType, TableName, TableSpec, arrow_type
+from extract.export.transform import RowIssues, with_valid_text
 from extract.landing.schema import ORIGINAL_CONNECTION_EVENT_COLUMNS, ORIGINAL_MARKET_TICK_COLUMNS
 
 _INTEGER_COLUMNS: Final = frozenset({"id", "exchange_ts_ms"})
@@ -160,6 +161,7 @@ class LegacySink:
             self._marks[name] = (handle.tell(), self._json_first.get(name, False))
 
     def write(self, spec: TableSpec, path: Path, chunk: pa.Table) -> ChunkWritten:
+        chunk, repaired_text = with_valid_text(chunk)
         rows = _output_rows(spec, path, chunk)
         if self._database is not None:
             names = rows.column_names
@@ -180,6 +182,7 @@ class LegacySink:
             max_time_iso=_newest_text(rows, spec.time_column),
             exchanges=_uniques(rows["exchange_id"]),
             symbols=_uniques(rows["symbol"]),
+            issues=RowIssues(repaired_text=repaired_text),
         )
 
     def _write_json(self, name: str, rows: pa.Table) -> None:

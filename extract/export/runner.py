@@ -27,6 +27,7 @@ from extract.export.sources import (
 )
 from extract.export.state import SourceWatermarks
 from extract.export.tables import TableSpec
+from extract.export.transform import MAX_FUTURE, MIN_PLAUSIBLE_UTC, RowIssues
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class TableOutcome:
     exchanges: frozenset[str]
     symbols: frozenset[str]
     max_time_iso: str | None
-    unparseable_times: int
+    issues: RowIssues
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class SliceOutcome:
     exchanges: frozenset[str]
     symbols: frozenset[str]
     max_time_iso: str | None
-    unparseable_times: int
+    issues: RowIssues
 
 
 def _export_slice(
@@ -98,7 +99,8 @@ def _export_slice(
     *,
     cast_values: bool,
 ) -> SliceOutcome:
-    rows = unparseable = 0
+    rows = 0
+    issues = RowIssues()
     exchanges: set[str] = set()
     symbols: set[str] = set()
     newest: str | None = None
@@ -114,14 +116,14 @@ def _export_slice(
     for chunk in chunks:
         written = sink.write(plan.spec, path, chunk)
         rows += written.rows
-        unparseable += written.unparseable_times
+        issues += written.issues
         exchanges |= written.exchanges
         symbols |= written.symbols
         if written.max_time_iso is not None:
             newest = max(newest or written.max_time_iso, written.max_time_iso)
         advance(chunk.num_rows)
     advance(row_filter.upto_id - row_filter.after_id - rows)  # rows the filters skipped
-    return SliceOutcome(rows, frozenset(exchanges), frozenset(symbols), newest, unparseable)
+    return SliceOutcome(rows, frozenset(exchanges), frozenset(symbols), newest, issues)
 
 
 def _table_outcome(plan: TablePlan, slices: list[SliceOutcome]) -> TableOutcome:
@@ -132,7 +134,7 @@ def _table_outcome(plan: TablePlan, slices: list[SliceOutcome]) -> TableOutcome:
         exchanges=frozenset().union(*(piece.exchanges for piece in slices)),
         symbols=frozenset().union(*(piece.symbols for piece in slices)),
         max_time_iso=max(times) if times else None,
-        unparseable_times=sum(piece.unparseable_times for piece in slices),
+        issues=sum((piece.issues for piece in slices), RowIssues()),
     )
 
 
@@ -184,13 +186,32 @@ def export_source(
 
 def _logged(outcome: SourceOutcome) -> SourceOutcome:
     for table in outcome.tables:
-        if table.unparseable_times:
+        issues, name = table.issues, table.plan.spec.name
+        if issues.unparseable_times:
             log.warning(
                 "event=unparseable_times file=%s table=%s rows=%d note=time set to null, "
                 "partitioned under date=1970-01-01",
                 outcome.path,
-                table.plan.spec.name,
-                table.unparseable_times,
+                name,
+                issues.unparseable_times,
+            )
+        if issues.implausible_times:
+            log.warning(
+                "event=implausible_times file=%s table=%s rows=%d note=time before %s or over "
+                "%d min after the export's clock; exported, dbt quarantines these rows",
+                outcome.path,
+                name,
+                issues.implausible_times,
+                MIN_PLAUSIBLE_UTC.date().isoformat(),
+                MAX_FUTURE.total_seconds() // 60,
+            )
+        if issues.repaired_text:
+            log.warning(
+                "event=invalid_utf8_repaired file=%s table=%s rows=%d note=bytes that are not "
+                "UTF-8 replaced by U+FFFD",
+                outcome.path,
+                name,
+                issues.repaired_text,
             )
     return outcome
 

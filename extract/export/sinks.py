@@ -7,7 +7,7 @@ A sink sees each source's chunks between ``begin_source`` and ``commit_source`` 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from extract.export.lake_writer import PartitionWriter
 from extract.export.tables import TableSpec
-from extract.export.transform import to_lake_rows
+from extract.export.transform import RowIssues, to_lake_rows
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ChunkWritten:
     max_time_iso: str | None
     exchanges: frozenset[str]
     symbols: frozenset[str]
-    unparseable_times: int = 0
+    issues: RowIssues = field(default_factory=RowIssues)
 
 
 class Sink(Protocol):
@@ -70,7 +70,7 @@ class LakeSink:
             max_time_iso=None if newest is None else newest.isoformat(timespec="microseconds"),
             exchanges=lake_rows.exchanges(),
             symbols=lake_rows.symbols(),
-            unparseable_times=lake_rows.unparseable_times,
+            issues=lake_rows.issues,
         )
 
     def commit_source(self, path: Path) -> None:

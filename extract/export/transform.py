@@ -7,6 +7,7 @@ Original-system databases lack our extended columns; their values are derived he
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -23,6 +24,27 @@ from extract.export.tables import (
 from extract.timeutil import parse_utc
 
 NO_EXCHANGE: Final = "__none__"
+# The plausible window of reception times, as dbt's staging applies it (dbt vars
+# min_plausible_ts_utc and max_future_ts_minutes; keep them equal): rows outside it are exported,
+# warned about here and quarantined by dbt.
+MIN_PLAUSIBLE_UTC: Final = datetime(2009, 1, 3, tzinfo=UTC)
+MAX_FUTURE: Final = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RowIssues:
+    """Rows exported, but worth a warning: counted per chunk, summed per file and table."""
+
+    unparseable_times: int = 0  # time text that could not be parsed: null time
+    implausible_times: int = 0  # a time outside the plausible window
+    repaired_text: int = 0  # rows with text that was not valid UTF-8, bad bytes replaced
+
+    def __add__(self, other: RowIssues) -> RowIssues:
+        return RowIssues(
+            self.unparseable_times + other.unparseable_times,
+            self.implausible_times + other.implausible_times,
+            self.repaired_text + other.repaired_text,
+        )
 
 
 @dataclass(frozen=True)
@@ -36,7 +58,7 @@ class LakeRows:
     rows: pa.Table
     day: pa.Array  # int32 days since 1970-01-01; rows with no parseable time go to day 0
     exchange_id: pa.DictionaryArray  # NO_EXCHANGE where the landing row had none
-    unparseable_times: int
+    issues: RowIssues
 
     def exchanges(self) -> frozenset[str]:
         return frozenset(self.exchange_id.dictionary.to_pylist()) - {NO_EXCHANGE}
@@ -71,9 +93,45 @@ def _timestamp(epoch_us: pa.ChunkedArray, text: pa.ChunkedArray) -> pa.Array:
     return pc.coalesce(from_epoch, parse_iso_utc(text.combine_chunks()))
 
 
+def with_valid_text(chunk: pa.Table) -> tuple[pa.Table, int]:
+    """The chunk with every string column valid UTF-8 (bad bytes replaced by U+FFFD), and the
+    number of rows that needed it. SQLite stores whatever bytes it is given; Parquet readers
+    refuse invalid UTF-8, so one such value would make a whole lake file unreadable."""
+    repaired_rows = np.zeros(chunk.num_rows, dtype=bool)
+    for index, field in enumerate(chunk.schema):
+        if not pa.types.is_string(field.type):
+            continue
+        column = chunk.column(index).combine_chunks()
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        texts: list[str | None] = []
+        for row, value in enumerate(column.cast(pa.binary()).to_pylist()):
+            if value is None:
+                texts.append(None)
+                continue
+            text = value.decode("utf-8", errors="replace")
+            repaired_rows[row] |= text.encode() != value
+            texts.append(text)
+        chunk = chunk.set_column(index, field, pa.array(texts, pa.string()))
+    return chunk, int(repaired_rows.sum())
+
+
+def implausible_count(times: pa.Array, now: datetime) -> int:
+    """Non-null times before MIN_PLAUSIBLE_UTC or after now + MAX_FUTURE."""
+    outside = pc.or_(
+        pc.less(times, pa.scalar(MIN_PLAUSIBLE_UTC, TIMESTAMP_UTC)),
+        pc.greater(times, pa.scalar(now + MAX_FUTURE, TIMESTAMP_UTC)),
+    )
+    return int(pc.sum(outside).as_py() or 0)
+
+
 def to_lake_rows(
     spec: TableSpec, raw: pa.Table, source_file: str, *, with_raw_json: bool
 ) -> LakeRows:
+    raw, repaired_text = with_valid_text(raw)
     if spec is MARKET_TICKS:
         event_time = _timestamp(raw["ingestion_ts_us"], raw["ingestion_ts_text"])
         columns = _market_tick_columns(raw, event_time)
@@ -101,7 +159,12 @@ def to_lake_rows(
     exchange_id = pc.dictionary_encode(
         pc.fill_null(raw["exchange_id"].combine_chunks(), NO_EXCHANGE)
     )
-    return LakeRows(rows, day, exchange_id, unparseable_times=event_time.null_count)
+    issues = RowIssues(
+        unparseable_times=event_time.null_count,
+        implausible_times=implausible_count(event_time, datetime.now(UTC)),
+        repaired_text=repaired_text,
+    )
+    return LakeRows(rows, day, exchange_id, issues)
 
 
 def _market_tick_columns(raw: pa.Table, ingestion_time: pa.Array) -> dict[str, object]:

@@ -8,6 +8,7 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from export.lake_checks import lake_keys, lake_ticks, run_export, run_metadata, source_keys
@@ -155,6 +156,64 @@ def test_an_unparseable_reception_time_keeps_the_row_with_a_null_time(
     assert ticks[5][4] is None
     assert ticks[5][15] == "1970-01-01"
     assert "event=unparseable_times" in caplog.text
+
+
+def test_reception_times_outside_the_plausible_window_are_exported_and_warned(
+    landing_dir: Path, lake_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    landing = make_landing(landing_dir / "worker_0.sqlite", ticks=50)
+    far_future_us = int(datetime(2099, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+    before_bitcoin_us = int(datetime(2001, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+    with closing(sqlite3.connect(landing.path)) as connection, connection:
+        connection.execute(
+            "update market_ticks set ingestion_ts_us = ? where id in (3, 4)", (far_future_us,)
+        )
+        connection.execute(
+            "update market_ticks set ingestion_ts_us = ? where id = 9", (before_bitcoin_us,)
+        )
+
+    assert run_export(landing_dir, lake_dir) == 0
+
+    ticks = {tick[1]: tick for tick in lake_ticks(lake_dir)}
+    assert len(ticks) == 50
+    assert ticks[3][4] == far_future_us
+    assert ticks[3][15] == "2099-01-01"
+    warnings = [line for line in caplog.messages if "event=implausible_times" in line]
+    assert len(warnings) == 1
+    assert "table=market_ticks rows=3 " in warnings[0]
+
+
+@pytest.mark.parametrize("output_format", ["parquet", "csv"])
+def test_text_that_is_not_utf8_is_repaired_counted_and_readable(
+    landing_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    output_format: str,
+) -> None:
+    landing = make_landing(landing_dir / "worker_0.sqlite", ticks=20)
+    with closing(sqlite3.connect(landing.path)) as connection, connection:
+        connection.execute(
+            "update market_ticks set raw_json = cast(X'7B2261223A22FF227D' as text) "
+            "where id in (2, 5)"
+        )
+    out = tmp_path / "out"
+
+    # Legacy formats always keep raw_json; the lake only when asked.
+    raw_json_option = ["--include-raw-json"] if output_format == "parquet" else []
+    assert run_export(landing_dir, out, "--output-format", output_format, *raw_json_option) == 0
+
+    files = sorted(path for path in out.rglob(f"*.{output_format}") if "market_ticks" in str(path))
+    assert files
+    reader = "read_parquet" if output_format == "parquet" else "read_csv_auto"
+    with duckdb.connect() as connection:
+        repaired = connection.sql(
+            f"select count(*) from {reader}({[str(f) for f in files]}) "
+            'where raw_json = \'{"a":"\ufffd"}\''
+        ).fetchall()
+    assert repaired == [(2,)]
+    warnings = [line for line in caplog.messages if "event=invalid_utf8_repaired" in line]
+    assert len(warnings) == 1
+    assert "table=market_ticks rows=2 " in warnings[0]
 
 
 def test_an_original_database_upgraded_by_the_collector_exports_old_and_new_rows(
