@@ -207,7 +207,7 @@ def _logged(outcome: SourceOutcome) -> SourceOutcome:
             )
         if issues.repaired_text:
             log.warning(
-                "event=invalid_utf8_repaired file=%s table=%s rows=%d note=bytes that are not "
+                "event=invalid_text_repaired file=%s table=%s rows=%d note=bytes that are not "
                 "UTF-8 replaced by U+FFFD",
                 outcome.path,
                 name,

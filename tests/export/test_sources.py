@@ -211,7 +211,7 @@ def test_text_that_is_not_utf8_is_repaired_counted_and_readable(
             'where raw_json = \'{"a":"\ufffd"}\''
         ).fetchall()
     assert repaired == [(2,)]
-    warnings = [line for line in caplog.messages if "event=invalid_utf8_repaired" in line]
+    warnings = [line for line in caplog.messages if "event=invalid_text_repaired" in line]
     assert len(warnings) == 1
     assert "table=market_ticks rows=2 " in warnings[0]
 
