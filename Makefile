@@ -14,7 +14,7 @@ export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
 export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
 
 .PHONY: help setup setup-browser demo test lint fmt typecheck sandbox extract export build \
-        docs-serve forecast publish dashboard superset diagrams bench faults soak clean
+        docs-serve forecast refresh publish dashboard superset diagrams bench faults soak clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -76,6 +76,9 @@ docs-serve: setup ## dbt docs generate and serve on 127.0.0.1:8080 (DOCS_PORT=..
 
 forecast: setup ## fit forecasts and write them to the warehouse
 	$(PY) -m forecasting $(ARGS)
+
+refresh: setup ## one refresh cycle: export, dbt build, forecast when due, publish (ARGS="--forecast-every-minutes 60")
+	$(PY) -m tools.refresh $(ARGS)
 
 publish: setup ## atomically publish the build warehouse to the serving file Superset reads
 	$(PY) -m tools.publish

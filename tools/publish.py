@@ -5,6 +5,8 @@ file (``DWH_SERVING_PATH``). Publishing checkpoints the build file (so everythin
 file, none in the WAL), copies it next to the serving file and renames it over the serving file
 with ``os.replace``. A query already running keeps reading the old file (its open descriptor
 survives the rename); the next query opens the new one. No lock is ever shared with a writer.
+It refuses, and keeps serving the previous file, when dbt's last build did not succeed
+(``tools.build_check``, reading dbt's ``run_results.json``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from tools.build_check import BuildNotSucceeded, default_run_results, last_build
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_PATH = REPO_ROOT / "data" / "warehouse" / "build.duckdb"
@@ -103,14 +107,33 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=Path(os.environ.get("DWH_SERVING_PATH", str(DEFAULT_SERVING_PATH))),
         help="the file Superset reads (env DWH_SERVING_PATH)",
     )
+    parser.add_argument(
+        "--run-results",
+        type=Path,
+        default=default_run_results(),
+        help="dbt's run_results.json of the last build (default: $DBT_TARGET_PATH or "
+        "dbt_project/target)",
+    )
+    parser.add_argument(
+        "--no-build-check",
+        action="store_true",
+        help="publish even without a record of a successful dbt build",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     try:
+        if not args.no_build_check:
+            build = last_build(args.run_results)
+            print(
+                f"[publish] last dbt {build.command} at {build.generated_at} succeeded "
+                f"({build.node_count} nodes, {build.warned} warnings)",
+                flush=True,
+            )
         result = publish(args.build_path, args.serving_path)
-    except PublishError as error:
+    except (PublishError, BuildNotSucceeded) as error:
         print(f"[publish] error: {error}", file=sys.stderr)
         return 1
     print(

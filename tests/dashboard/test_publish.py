@@ -88,7 +88,15 @@ def test_cli_reports_a_missing_build_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "nothing.duckdb"
-    code = main(["--build-path", str(missing), "--serving-path", str(tmp_path / "s.duckdb")])
+    code = main(
+        [
+            "--build-path",
+            str(missing),
+            "--serving-path",
+            str(tmp_path / "s.duckdb"),
+            "--no-build-check",
+        ]
+    )
     assert code == 1
     assert capsys.readouterr().err.strip() == (
         f"[publish] error: {missing} does not exist: run `make build` first"
