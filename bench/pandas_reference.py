@@ -331,11 +331,9 @@ def watch_spans(rows: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
     span_stops = with_exchange[with_exchange["event_type"].isin(SPAN_END_EVENTS)]
     first_stop = span_stops.groupby([*session, "exchange_id"])["row_us"].min().rename("stop_us")
     spans = spans.merge(first_stop.reset_index(), on=[*session, "exchange_id"], how="left")
-    end_us = spans["session_end_us"].where(
-        spans["stop_us"].isna() | (spans["stop_us"] >= spans["session_end_us"]), spans["stop_us"]
-    )
+    stop_us = spans["stop_us"].astype("Int64").fillna(spans["session_end_us"])
     spans["watch_start_us"] = spans["session_start_us"]
-    spans["watch_end_us"] = end_us.astype("int64")
+    spans["watch_end_us"] = np.minimum(spans["session_end_us"], stop_us).astype("int64")
     return spans[[*session, *MARKET, "watch_start_us", "watch_end_us"]]
 
 
@@ -497,7 +495,7 @@ def _value_buckets(grid: pd.DataFrame, params: GridParams) -> pd.DataFrame:
     )
     observed_age = (t_us - grid["tick_us"]).astype("float64") / US_PER_S
     if params.grid_age_reference != "bucket_end":
-        observed_age = observed_age * 0
+        observed_age = pd.Series(0.0, index=grid.index)
     bar_age = ((t_us - grid["bar_us"]).astype("float64") / US_PER_S).clip(lower=0)
     grid["age_seconds"] = np.select(
         choices,
