@@ -14,8 +14,12 @@ without looking at the SQL. Section names in the docstrings below are the catalo
 from __future__ import annotations
 
 import csv
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +28,8 @@ import pyarrow.dataset as ds
 
 SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "canonical_assets.csv"
 US_PER_S = 1_000_000
+DAY_US = 86_400 * US_PER_S
+EPOCH_DATE = date(1970, 1, 1)
 MIN_PLAUSIBLE_US = 1_230_940_800_000_000  # var min_plausible_ts_utc, 2009-01-03
 MAX_FUTURE_US = 10 * 60 * US_PER_S  # var max_future_ts_minutes
 MAX_PLAUSIBLE_PRICE = 1e12  # var max_plausible_price
@@ -97,7 +103,8 @@ def read_lake_table(lake_dir: Path, table: str) -> pd.DataFrame:
         arrow = arrow.append_column("effective_price", effective)
         arrow = arrow.append_column("effective_price_is_null", pc.is_null(effective))
     frame: pd.DataFrame = arrow.to_pandas()
-    frame["exchange_id"] = frame["exchange_id"].astype(str)
+    partition = frame["exchange_id"]
+    frame["exchange_id"] = partition.astype(str).where(partition.notna(), "")
     return frame.drop_duplicates(subset=LAKE_KEY, keep="first").reset_index(drop=True)
 
 
@@ -121,7 +128,9 @@ def _as_utc(epoch_us: pd.Series) -> pd.Series:
 
 
 def _utc_date(epoch_us: pd.Series) -> pd.Series:
-    return pd.to_datetime(epoch_us.astype("int64"), unit="us", utc=True).dt.date
+    """The UTC calendar day of epoch microseconds (a ``datetime.date``)."""
+    days = epoch_us.astype("int64") // DAY_US
+    return _per_distinct(days, lambda day: EPOCH_DATE + timedelta(days=int(day)))
 
 
 def _plausible_time(epoch_us: pd.Series, clock_us: int) -> pd.Series:
@@ -146,30 +155,54 @@ def _normalise_symbol(symbol: str, assets: dict[str, str]) -> str:
 # --- Data-quality policy -----------------------------------------------------------------------
 
 
-def _tick_rejection_reason(raw: pd.DataFrame, clock_us: int) -> pd.Series:
-    """Quarantine of market_ticks: the first reason of the catalog's table that applies."""
-    exchange = raw["exchange_id"].str.strip().str.lower()
-    symbol = raw["symbol"].astype("string").str.strip().fillna("")
-    source = raw["source"].astype("string").str.strip().str.lower().fillna("").replace("", "ws")
-    ts_source = raw["exchange_ts_source"].astype("string")
-    ingestion_us = raw["ingestion_us"]
-    price = raw["effective_price"].astype("float64")
+def _per_distinct(values: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
+    """``function`` of each value, evaluated once per distinct value (nulls passed as None)."""
+    codes, distinct = pd.factorize(values)
+    null_result = function(None) if (codes < 0).any() else None
+    results = [function(value) for value in distinct] + [null_result]
+    return pd.Series(np.asarray(results, dtype=object)[codes], index=values.index)
+
+
+def _trimmed(value: object, lower: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    return text.lower() if lower else text
+
+
+def _matches(pattern: str) -> Callable[[Any], bool]:
+    compiled = re.compile(pattern)
+    return lambda value: value is not None and compiled.fullmatch(value) is not None
+
+
+def _tick_rejection_reason(ticks: pd.DataFrame, clock_us: int) -> pd.Series:
+    """Quarantine of market_ticks: the first reason of the catalog's table that applies.
+
+    Expects ``exchange_id`` and ``source`` normalised (trimmed, lower-cased, no source = ws).
+    """
+    valid_exchange = _per_distinct(ticks["exchange_id"], _matches(EXCHANGE_ID_PATTERN))
+    valid_symbol = _per_distinct(
+        ticks["symbol_raw"], lambda v: _matches(SYMBOL_PATTERN)(_trimmed(v))
+    )
+    bad_ts_source = _per_distinct(
+        ticks["exchange_ts_source"], lambda v: v is not None and v not in EXCHANGE_TS_SOURCES
+    )
+    ingestion_us = ticks["ingestion_us"]
+    price = ticks["effective_price"].astype("float64")
     finite = np.isfinite(price.to_numpy())
     checks = [
-        ("invalid_exchange_id", ~exchange.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False)),
-        ("unparseable_symbol", ~symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False)),
-        ("unknown_source", ~source.isin(KNOWN_SOURCES)),
-        ("unknown_exchange_ts_source", ts_source.notna() & ~ts_source.isin(EXCHANGE_TS_SOURCES)),
+        ("invalid_exchange_id", ~valid_exchange.astype(bool)),
+        ("unparseable_symbol", ~valid_symbol.astype(bool)),
+        ("unknown_source", ~ticks["source"].isin(KNOWN_SOURCES)),
+        ("unknown_exchange_ts_source", bad_ts_source.astype(bool)),
         ("null_ingestion_ts", ingestion_us.isna()),
         ("implausible_ingestion_ts", ~_plausible_time(ingestion_us, clock_us)),
-        ("null_price", raw["effective_price_is_null"]),
+        ("null_price", ticks["effective_price_is_null"]),
         ("non_finite_price", ~finite),
         ("non_positive_price", finite & (price <= 0)),
         ("implausible_price", finite & (price > MAX_PLAUSIBLE_PRICE)),
     ]
     conditions = [np.asarray(condition, dtype=bool) for _, condition in checks]
     reasons = np.select(conditions, [reason for reason, _ in checks], default="")
-    return pd.Series(reasons, index=raw.index).replace("", None)
+    return pd.Series(reasons, index=ticks.index).replace("", None)
 
 
 def usable_ticks(raw: pd.DataFrame, assets: dict[str, str], clock_us: int) -> pd.DataFrame:
@@ -179,21 +212,21 @@ def usable_ticks(raw: pd.DataFrame, assets: dict[str, str], clock_us: int) -> pd
     when missing or implausible), ``price`` (the effective price), the canonical ``symbol``
     (``symbol_raw`` as landed), the lower-cased ``exchange_id`` and ``source``, ``is_live``.
     """
-    ticks = raw.copy()
-    ticks["ingestion_us"] = _epoch_us(ticks["ingestion_ts_utc"])
-    ticks = ticks[_tick_rejection_reason(ticks, clock_us).isna()].copy()
+    ticks = raw.assign(
+        ingestion_us=_epoch_us(raw["ingestion_ts_utc"]),
+        exchange_id=_per_distinct(raw["exchange_id"], lambda v: _trimmed(v, lower=True)),
+        source=_per_distinct(raw["source"], lambda v: _trimmed(v, lower=True) or "ws"),
+        symbol_raw=raw["symbol"],
+    )
+    ticks = ticks[_tick_rejection_reason(ticks, clock_us).isna().to_numpy()].copy()
     exchange_us = ticks["exchange_ts_ms"].astype("Int64") * 1000
     exchange_us = exchange_us.fillna(_epoch_us(ticks["exchange_ts_utc"]))
     ticks["exchange_us"] = exchange_us.where(_plausible_time(exchange_us, clock_us))
-    ticks["exchange_id"] = ticks["exchange_id"].str.strip().str.lower()
-    source = ticks["source"].astype("string").str.strip().str.lower().fillna("")
-    ticks["source"] = source.replace("", "ws")
     ticks["is_live"] = ticks["source"].isin(LIVE_SOURCES)
     ticks["price"] = ticks["effective_price"].astype("float64")
-    ticks["symbol_raw"] = ticks["symbol"]
-    symbol_map = {s: _normalise_symbol(s, assets) for s in ticks["symbol_raw"].unique()}
-    ticks["symbol"] = ticks["symbol_raw"].map(symbol_map)
+    ticks["symbol"] = _per_distinct(ticks["symbol_raw"], lambda v: _normalise_symbol(v, assets))
     ticks["ingestion_us"] = ticks["ingestion_us"].astype("int64")
+    ticks["market_id"] = ticks.groupby(MARKET, sort=False).ngroup()  # a cheap grouping key
     return ticks.reset_index(drop=True)
 
 
@@ -207,9 +240,11 @@ def usable_events(raw: pd.DataFrame, clock_us: int) -> pd.DataFrame:
     if raw.empty:
         return pd.DataFrame(columns=columns)
     events = raw.copy()
-    exchange = events["exchange_id"].str.strip().str.lower()
-    no_exchange = exchange.isin([NO_EXCHANGE.lower(), "", "none", "nan"])
-    valid_exchange = no_exchange | exchange.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False)
+    exchange = _per_distinct(events["exchange_id"], lambda v: _trimmed(v, lower=True))
+    no_exchange = exchange.isin([NO_EXCHANGE, ""])
+    valid_exchange = no_exchange | _per_distinct(exchange, _matches(EXCHANGE_ID_PATTERN)).astype(
+        bool
+    )
     events["event_us"] = _epoch_us(events["event_ts_utc"])
     usable = (
         valid_exchange
@@ -224,14 +259,9 @@ def usable_events(raw: pd.DataFrame, clock_us: int) -> pd.DataFrame:
 
 
 def collapse_exact_duplicates(ticks: pd.DataFrame) -> pd.DataFrame:
-    """Exact duplicates: same exchange, raw symbol, times and price; the first landed one stays.
-
-    ``landed_copies`` counts the collapsed rows.
-    """
+    """Exact duplicates: same exchange, raw symbol, times and price; the first landed one stays."""
     key = ["exchange_id", "symbol_raw", "ingestion_us", "exchange_us", "price"]
     ordered = ticks.sort_values(LAKE_KEY)
-    copies = ordered.groupby(key, dropna=False)["source_row_id"].transform("size")
-    ordered = ordered.assign(landed_copies=copies)
     return ordered.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
 
 
@@ -241,11 +271,11 @@ def flag_kpi_ticks(ticks: pd.DataFrame, replay_window_s: int) -> pd.DataFrame:
     Expects exact duplicates collapsed. Rows come back in (reception time, lake key) order.
     """
     by_key = ticks.sort_values(LAKE_KEY)
-    same_time = by_key.duplicated(subset=[*MARKET, "ingestion_us", "price"], keep="first")
+    same_time = by_key.duplicated(subset=["market_id", "ingestion_us", "price"], keep="first")
     ticks = by_key.assign(is_same_time_duplicate=same_time)
     ticks = ticks.sort_values(["ingestion_us", *LAKE_KEY]).reset_index(drop=True)
     live = ticks[ticks["is_live"]]
-    content = [*MARKET, "exchange_us", "price", "bid", "ask"]
+    content = ["market_id", "exchange_us", "price", "bid", "ask"]
     previous_us = live.groupby(content, dropna=False)["ingestion_us"].shift()
     late_by_us = live["ingestion_us"] - previous_us
     replay = (
@@ -563,12 +593,22 @@ def market_grid(ticks: pd.DataFrame, intervals: pd.DataFrame, params: GridParams
     ]
 
 
+def _daily_market_rows(result: pd.DataFrame, ticks: pd.DataFrame) -> pd.DataFrame:
+    """Aggregates keyed by (UTC day number, ``market_id``) keyed by (kpi_date_utc, market)."""
+    labels = ticks.drop_duplicates("market_id").set_index("market_id")[MARKET]
+    result = result.reset_index().join(labels, on="market_id")
+    result.insert(0, "kpi_date_utc", _utc_date(result["day"] * DAY_US))
+    keys = ["kpi_date_utc", *MARKET]
+    values = [c for c in result.columns if c not in (*keys, "day", "market_id")]
+    return result[[*keys, *values]]
+
+
 # --- 1. Latency --------------------------------------------------------------------------------
 
 
 def latency_daily(kpi_ticks: pd.DataFrame) -> pd.DataFrame:
     """Section 1, ``fct_latency_daily``: every market-day with a KPI tick."""
-    ticks = kpi_ticks.assign(kpi_date_utc=_utc_date(kpi_ticks["ingestion_us"]))
+    ticks = kpi_ticks.assign(day=kpi_ticks["ingestion_us"] // DAY_US)
     latency_ms = (ticks["ingestion_us"] - ticks["exchange_us"]).astype("float64") / 1000
     ticks = ticks.assign(
         latency_ms=latency_ms,
@@ -577,7 +617,7 @@ def latency_daily(kpi_ticks: pd.DataFrame) -> pd.DataFrame:
         has_no_exchange_ts=ticks["exchange_us"].isna(),
         over_limit=latency_ms > LATENCY_LIMIT_MS,
     )
-    grouped = ticks.groupby(["kpi_date_utc", *MARKET])
+    grouped = ticks.groupby(["day", "market_id"])
     result = grouped.agg(
         kpi_tick_count=("ingestion_us", "size"),
         latency_sample_count=("sample_ms", "count"),
@@ -591,7 +631,7 @@ def latency_daily(kpi_ticks: pd.DataFrame) -> pd.DataFrame:
     for name, quantile in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
         result[f"{name}_latency_ms"] = grouped["sample_ms"].quantile(quantile)
     result["clock_skew_estimate_ms"] = -grouped["negative_ms"].median()
-    return result.reset_index()
+    return _daily_market_rows(result, ticks)
 
 
 # --- 2. Update frequency -----------------------------------------------------------------------
@@ -617,24 +657,24 @@ def update_frequency_daily(kpi_ticks: pd.DataFrame, intervals: pd.DataFrame) -> 
     """Section 2, ``fct_update_frequency_daily``: gaps within one exchange watch interval."""
     ticks = kpi_ticks.sort_values(["ingestion_us", *LAKE_KEY])
     ticks = ticks.assign(watch_interval=_watch_interval_index(ticks, intervals))
-    market = ticks.groupby(MARKET)
+    market = ticks.groupby("market_id")
     gap_s = (ticks["ingestion_us"] - market["ingestion_us"].shift()).astype("float64") / US_PER_S
     same_interval = (ticks["watch_interval"] >= 0) & (
         ticks["watch_interval"] == market["watch_interval"].shift()
     )
     ticks = ticks.assign(
-        kpi_date_utc=_utc_date(ticks["ingestion_us"]),
+        day=ticks["ingestion_us"] // DAY_US,
         interval_s=gap_s.where((gap_s > 0) & same_interval),
         unobserved=(gap_s > 0) & ~same_interval,
     )
-    result = ticks.groupby(["kpi_date_utc", *MARKET]).agg(
+    result = ticks.groupby(["day", "market_id"]).agg(
         interval_count=("interval_s", "count"),
         avg_update_interval_s=("interval_s", "mean"),
         min_update_interval_s=("interval_s", "min"),
         max_update_interval_s=("interval_s", "max"),
         unobserved_interval_count=("unobserved", "sum"),
     )
-    result = result[result["interval_count"] > 0].reset_index()
+    result = _daily_market_rows(result[result["interval_count"] > 0], ticks)
     result["update_frequency_hz"] = 1.0 / result["avg_update_interval_s"]
     result["is_over_frequency_limit"] = result["update_frequency_hz"] > UPDATE_FREQUENCY_LIMIT_HZ
     return result
