@@ -407,7 +407,6 @@ def _tick_points(kpi_ticks: pd.DataFrame, bin_us: int) -> pd.DataFrame:
             "source_us": kpi_ticks["ingestion_us"],
             "source_file": kpi_ticks["source_file"],
             "source_row_id": kpi_ticks["source_row_id"],
-            "is_tick": True,
         }
     )
 
@@ -430,7 +429,6 @@ def _bar_points(ticks: pd.DataFrame, bin_us: int) -> pd.DataFrame:
             "source_us": bars["ingestion_us"],
             "source_file": bars["source_file"],
             "source_row_id": bars["source_row_id"],
-            "is_tick": False,
         }
     )
     points = points.sort_values([*MARKET, "bucket", "point_us", "source_us", *LAKE_KEY])
@@ -478,7 +476,11 @@ def _grid_buckets(intervals: pd.DataFrame, points: pd.DataFrame, bin_us: int) ->
 
 
 def _neighbour_points(grid: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
-    """For each grid bucket, p0 (last point in an earlier bucket) and p1 (first in a later one)."""
+    """For each grid bucket, p0 (last point in an earlier bucket) and p1 (first in a later one).
+
+    Every point counts, as the catalog words it: a bar in an observed bucket is a point too (at
+    its end, so after the bucket's ticks). The dbt grid takes an observed bucket's ticks only.
+    """
     ordered = points.sort_values([*MARKET, "point_us", "source_us", *LAKE_KEY])
     per_bucket = ordered.groupby([*MARKET, "bucket"])
     fields = ["point_us", "price", "source_us", "from_outlier"]
@@ -716,7 +718,11 @@ def _spread(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def price_deviation_aligned(grid: pd.DataFrame) -> pd.DataFrame:
-    """Section 4, ``fct_price_deviation_aligned``: comparable rows, filtered and unfiltered."""
+    """Section 4, ``fct_price_deviation_aligned``: comparable rows, filtered and unfiltered.
+
+    With fewer than 2 rows left after the outlier filter, every filtered figure is null,
+    ``exchanges_compared`` included (the catalog's "all null"; the dbt model keeps the count).
+    """
     keys = ["bucket_start_utc", "symbol"]
     comparable = grid[grid["price"].notna() & ~grid["is_missing"] & ~grid["is_stale"]]
     everything = _spread(comparable, keys)
