@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from extract.landing.schema import CONNECTION_EVENT_TYPES
+
 SEED_PATH = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "canonical_assets.csv"
 US_PER_S = 1_000_000
 DAY_US = 86_400 * US_PER_S
@@ -46,26 +48,7 @@ SYMBOL_PATTERN = r"[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?"
 NO_EXCHANGE = "__none__"
 SESSION_END_EVENTS = ("worker_stop", "worker_restart", "worker_failed_permanently")
 SPAN_END_EVENTS = ("collector_stop", "exchange_excluded")
-CONNECTION_EVENT_TYPES = (
-    "connecting",
-    "connected",
-    "subscribed",
-    "disconnect",
-    "reconnect_wait",
-    "reconnected",
-    "stale_detected",
-    "subscription_rejected",
-    "rate_limited",
-    "malformed_message",
-    "backfill_started",
-    "backfill_done",
-    "backfill_failed",
-    "worker_start",
-    "worker_stop",
-    "worker_restart",
-    "worker_failed_permanently",
-    "exchange_excluded",
-)  # extract/landing/schema.py CONNECTION_EVENT_TYPES
+
 
 LAKE_KEY = ["source_file", "source_row_id"]
 MARKET = ["exchange_id", "symbol"]
@@ -478,8 +461,7 @@ def _grid_buckets(intervals: pd.DataFrame, points: pd.DataFrame, bin_us: int) ->
 def _neighbour_points(grid: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     """For each grid bucket, p0 (last point in an earlier bucket) and p1 (first in a later one).
 
-    Every point counts, as the catalog words it: a bar in an observed bucket is a point too (at
-    its end, so after the bucket's ticks). The dbt grid takes an observed bucket's ticks only.
+    ``points`` holds no bar of a bucket with KPI ticks (the catalog: live ticks win there).
     """
     ordered = points.sort_values([*MARKET, "point_us", "source_us", *LAKE_KEY])
     per_bucket = ordered.groupby([*MARKET, "bucket"])
@@ -564,6 +546,9 @@ def market_grid(ticks: pd.DataFrame, intervals: pd.DataFrame, params: GridParams
     )
     tick_points["from_outlier"] = tick_points["from_outlier"].eq(True)
     bar_points = _bar_points(ticks, bin_us).assign(from_outlier=False)
+    observed_keys = tick_points[[*MARKET, "bucket"]].drop_duplicates()
+    bar_points = bar_points.merge(observed_keys, how="left", indicator=True)
+    bar_points = bar_points[bar_points.pop("_merge") == "left_only"]
     points = pd.concat([tick_points, bar_points], ignore_index=True)
     grid = _grid_buckets(intervals, points, bin_us)
     grid = grid.merge(observed, on=[*MARKET, "bucket"], how="left")
@@ -720,8 +705,8 @@ def _spread(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def price_deviation_aligned(grid: pd.DataFrame) -> pd.DataFrame:
     """Section 4, ``fct_price_deviation_aligned``: comparable rows, filtered and unfiltered.
 
-    With fewer than 2 rows left after the outlier filter, every filtered figure is null,
-    ``exchanges_compared`` included (the catalog's "all null"; the dbt model keeps the count).
+    ``exchanges_compared`` counts the rows left after the outlier filter (0 or 1 possible);
+    with fewer than 2 of them every other filtered figure is null.
     """
     keys = ["bucket_start_utc", "symbol"]
     comparable = grid[grid["price"].notna() & ~grid["is_missing"] & ~grid["is_stale"]]
@@ -736,9 +721,9 @@ def price_deviation_aligned(grid: pd.DataFrame) -> pd.DataFrame:
     aligned["unfiltered_price_diff_pct"] = (
         aligned["unfiltered_price_diff_abs"] / everything["min_price"] * 100
     )
-    filtered = _spread(comparable[~comparable["is_outlier"]], keys)
-    filtered = filtered[filtered["count"] >= 2].rename(columns={"count": "exchanges_compared"})
-    aligned = aligned.join(filtered, how="left")
+    kept = _spread(comparable[~comparable["is_outlier"]], keys)
+    aligned["exchanges_compared"] = kept["count"].reindex(aligned.index, fill_value=0)
+    aligned = aligned.join(kept[kept["count"] >= 2].drop(columns="count"), how="left")
     aligned["price_diff_abs"] = aligned["max_price"] - aligned["min_price"]
     aligned["price_diff_pct"] = aligned["price_diff_abs"] / aligned["min_price"] * 100
     aligned["exchange_pair"] = aligned["max_exchange_id"] + "|" + aligned["min_exchange_id"]

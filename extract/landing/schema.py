@@ -78,6 +78,8 @@ CONNECTION_EVENT_TYPES: Final = (
     "worker_restart",
     "worker_failed_permanently",
     "exchange_excluded",
+    "collector_stop",
+    "worker_heartbeat",
 )
 
 LANDING_DDL: Final = """
