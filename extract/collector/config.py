@@ -9,6 +9,7 @@ is ``--<name-with-dashes>``, the environment variable ``EXTRACT_<NAME_UPPER>`` a
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +63,7 @@ class CollectorConfig:
     backfill: bool = True
     backfill_max_minutes: int = 60
     backfill_initial_minutes: int = 0
+    backfill_retries: int = 5
     status_interval_s: float = 10.0
     dry_run: bool = False
     log_level: str = "INFO"
@@ -71,6 +73,14 @@ class CollectorConfig:
 
     def worker_db_path(self, worker_id: int) -> Path:
         return Path(self.worker_db_template.format(worker_id=worker_id))
+
+    def existing_worker_db_paths(self) -> list[Path]:
+        """The landing databases on disk that the template names, for any worker id."""
+        head, _, tail = self.worker_db_template.partition("{worker_id}")
+        found = glob.glob(glob.escape(head) + "[0-9]*" + glob.escape(tail))
+        return sorted(
+            Path(path) for path in found if path[len(head) : -len(tail) or None].isdigit()
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -238,6 +248,14 @@ OPTIONS: tuple[Option, ...] = (
         "int",
         "with no earlier live tick of an exchange in its landing database, backfill this many "
         "minutes of history at start (0 = none)",
+        _at_least(0),
+        ">= 0",
+    ),
+    Option(
+        "backfill_retries",
+        "int",
+        "retries of a backfill request that is rate-limited (429) or unavailable, each after "
+        "the reconnect backoff or the exchange's Retry-After, before the symbol's gap is given up",
         _at_least(0),
         ">= 0",
     ),

@@ -71,6 +71,7 @@ CONNECTION_EVENT_TYPES: Final = (
     "rate_limited",
     "malformed_message",
     "backfill_started",
+    "backfill_retry",
     "backfill_done",
     "backfill_failed",
     "worker_start",
@@ -78,6 +79,8 @@ CONNECTION_EVENT_TYPES: Final = (
     "worker_restart",
     "worker_failed_permanently",
     "exchange_excluded",
+    "collector_stop",
+    "worker_heartbeat",
 )
 
 LANDING_DDL: Final = """

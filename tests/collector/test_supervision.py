@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from collector.harness import control, events, query, report, sent_count
+from extract.collector.backoff import Backoff
 from extract.collector.supervisor import RestartPolicy
 from extract.export.cli import main as export_main
 
@@ -197,7 +198,7 @@ def test_worker_killed_with_sigkill_during_a_burst_loses_no_committed_tick(
 
 
 def test_restart_policy_backs_off_exponentially_caps_resets_and_gives_up() -> None:
-    policy = RestartPolicy(base_s=1.0, max_s=10.0, stable_window_s=60.0, retry_budget=3)
+    policy = RestartPolicy(Backoff(base_s=1.0, max_s=10.0), stable_window_s=60.0, retry_budget=3)
     assert [policy.delay_s(n) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
     failures = 0
     for _ in range(3):
