@@ -6,8 +6,9 @@ reach the caller. The capture therefore works inside ccxt, on one exchange insta
 - the instance's class is swapped for a subclass whose ``client(url)`` wraps each new websocket
   client's ``handle_message`` (the first Python code a received frame reaches, before JSON
   decoding) to stamp the arrival time, count bytes and contain exceptions from bad frames;
-- the adapter's ticker handlers are overridden: while one runs, every ticker it stores into the
-  exchange's ticker cache is turned into a :class:`Tick`, so each parsed update lands once;
+- the exchange spec's ticker handlers are overridden: while one runs, every ticker it stores
+  into the exchange's ticker cache is turned into a :class:`Tick`, so each parsed update lands
+  once;
 - ``on_connected`` / ``on_error`` / ``on_close`` are overridden to record the connection's
   lifecycle, one connection event per connection (ccxt fires two close callbacks for a close
   frame; the second is counted and dropped).
@@ -24,11 +25,12 @@ from dataclasses import dataclass, field
 from time import time_ns
 from typing import Any, Protocol
 
-from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
 from extract.collector.clock import IsoMsText
+from extract.collector.exchange_time import exchange_time_ms
 from extract.collector.logs import describe_error, log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
+from extract.exchanges import ExchangeSpec
 from extract.timeutil import epoch_us_now
 
 MALFORMED_EVENT_INTERVAL_US = 10_000_000
@@ -85,14 +87,14 @@ class ExchangeCapture:
     def __init__(
         self,
         exchange_id: str,
-        adapter: ExchangeAdapter,
+        spec: ExchangeSpec,
         sink: TickSink,
         *,
         store_raw_json: bool = True,
         market_types: Mapping[str, str] | None = None,
     ) -> None:
         self.exchange_id = exchange_id
-        self.adapter = adapter
+        self.spec = spec
         self.sink = sink
         self.store_raw_json = store_raw_json
         self.market_types: Mapping[str, str] = market_types or {}
@@ -343,7 +345,7 @@ class ExchangeCapture:
             if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
                 self.stats.duplicates += 1
             self._last_raw[symbol] = fingerprint
-            exchange_ts = exchange_time_ms(self.adapter, ticker, frame)
+            exchange_ts = exchange_time_ms(self.spec, ticker, frame)
             exchange_text = None
             if exchange_ts is not None:
                 exchange_text = self._exchange_clock.from_ms(exchange_ts)
@@ -440,5 +442,5 @@ def capturing_class(base: type[Any], ticker_handlers: tuple[str, ...]) -> type:
 
 def install_capture(exchange: Any, capture: ExchangeCapture) -> None:
     """Turn a ccxt.pro exchange instance into a capturing one (same state, hooked class)."""
-    exchange.__class__ = capturing_class(type(exchange), capture.adapter.ticker_handlers)
+    exchange.__class__ = capturing_class(type(exchange), capture.spec.ticker_handlers)
     exchange.dwh_capture = capture

@@ -61,7 +61,7 @@ class CollectorConfig:
     exchanges: tuple[str, ...] = option(
         (),
         "comma-separated ccxt ids (default: every ccxt.pro exchange; "
-        "with --sandbox the four sandbox exchanges)",
+        "with --sandbox the exchanges declared in extract/exchanges/)",
     )
     exchanges_exclude: tuple[str, ...] = option((), "comma-separated ccxt ids to leave out")
     max_exchanges: int = option(0, "use at most N exchanges (0 = no limit)", at_least(0))

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import ccxt.pro
 
-from extract.collector.adapters import adapter_for
 from extract.collector.backfill import Backfiller, Gap
 from extract.collector.backoff import Backoff, retry_after_s
 from extract.collector.capture import ExchangeCapture, TickSink, install_capture
@@ -35,7 +34,8 @@ from extract.collector.markets import (
     CollectionPlan,
     plan_collection,
 )
-from extract.sandbox.client import build_exchange
+from extract.exchanges import spec_for
+from extract.exchanges.client import build_exchange
 from extract.timeutil import epoch_us_now
 
 T = TypeVar("T")
@@ -81,7 +81,7 @@ class ExchangeSession:
         self.config = config
         self.stop = stop
         self.capture = ExchangeCapture(
-            exchange_id, adapter_for(exchange_id), sink, store_raw_json=config.store_raw_json
+            exchange_id, spec_for(exchange_id), sink, store_raw_json=config.store_raw_json
         )
         self.plan: CollectionPlan | None = None
         self.excluded_reason: str | None = None
