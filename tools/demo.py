@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from extract.exchanges import EXCHANGES
 from extract.sandbox.process import SandboxProcess
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,7 +157,7 @@ def main(argv: Sequence[str]) -> int:
         source = "live" if exchanges_reachable() else "sandbox"
         log(f"exchanges {'reachable' if source == 'live' else 'unreachable'}: using {source}")
     if source == "live":
-        live_exchanges = "binance,kraken,coinbase,okx"
+        live_exchanges = ",".join(EXCHANGES)
         run_pipeline(stages, ["--exchanges", live_exchanges], args.seconds, not args.no_serve)
         return 0
     with SandboxProcess(port=args.sandbox_port) as sandbox:

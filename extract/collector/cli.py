@@ -27,7 +27,7 @@ def resolve_exchanges(config: CollectorConfig) -> list[str]:
     # ccxt takes seconds to import: it is imported here, after the worker forkserver started
     import ccxt.pro
 
-    from extract.sandbox.client import SANDBOX_EXCHANGES
+    from extract.exchanges import EXCHANGES
 
     supported = set(ccxt.pro.exchanges)
     for option, names in (
@@ -38,12 +38,12 @@ def resolve_exchanges(config: CollectorConfig) -> list[str]:
         if unknown:
             raise ConfigError(f"{option}: not ccxt.pro exchanges: {', '.join(unknown)}")
     if config.sandbox:
-        outside = sorted(set(config.exchanges) - set(SANDBOX_EXCHANGES))
+        outside = sorted(set(config.exchanges) - set(EXCHANGES))
         if outside:
             raise ConfigError(
-                f"--sandbox serves only {', '.join(SANDBOX_EXCHANGES)}; not {', '.join(outside)}"
+                f"--sandbox serves only {', '.join(EXCHANGES)}; not {', '.join(outside)}"
             )
-    default = SANDBOX_EXCHANGES if config.sandbox else tuple(sorted(supported))
+    default = tuple(EXCHANGES) if config.sandbox else tuple(sorted(supported))
     chosen = [
         name for name in (config.exchanges or default) if name not in config.exchanges_exclude
     ]

@@ -16,7 +16,7 @@ from collector.harness import events, query
 from extract.collector.capabilities import main as capabilities_main
 from extract.collector.cli import main as cli_main
 from extract.collector.logs import LOGGER_NAME
-from extract.sandbox.client import SANDBOX_EXCHANGES
+from extract.exchanges import EXCHANGES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,9 +56,7 @@ def test_a_sandbox_run_lands_ticks_from_all_four_exchanges_with_latency(
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     plan = json.loads((tmp_path / "plan.json").read_text())
-    assert sorted(name for w in plan["workers"] for name in w["exchanges"]) == sorted(
-        SANDBOX_EXCHANGES
-    )
+    assert sorted(name for w in plan["workers"] for name in w["exchanges"]) == sorted(EXCHANGES)
     by_exchange: dict[str, tuple[int, int, float]] = {}
     for worker in plan["workers"]:
         db = Path(worker["db_path"])
@@ -72,7 +70,7 @@ def test_a_sandbox_run_lands_ticks_from_all_four_exchanges_with_latency(
         assert [e["reason"] for e in events(db, "worker_stop")] == ["stop requested"]
         assert len(events(db, "worker_start")) == 1
     print(f"\nticks, ticks with exchange time, mean latency ms per exchange: {by_exchange}")
-    assert sorted(by_exchange) == sorted(SANDBOX_EXCHANGES)
+    assert sorted(by_exchange) == sorted(EXCHANGES)
     for ticks, with_time, latency in by_exchange.values():
         assert ticks > 0
         assert with_time == ticks
@@ -217,7 +215,7 @@ def test_start_up_history_backfill_pages_past_each_exchange_candle_cap(
         "WHERE source = 'backfill' GROUP BY exchange_id",
     )
     print(f"\nbackfill rows, distinct minutes, minutes spanned per exchange: {rows}")
-    assert sorted(exchange for exchange, *_ in rows) == sorted(SANDBOX_EXCHANGES)
+    assert sorted(exchange for exchange, *_ in rows) == sorted(EXCHANGES)
     for _, landed, distinct_minutes, spanned in rows:
         assert landed == distinct_minutes == spanned, "contiguous minutes, each landed once"
         assert 800 <= landed <= 802
