@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -271,6 +272,27 @@ def source_key(path: Path) -> str:
     return str(path.resolve())
 
 
+# The bar shows no time left before this share of the rows is done: the first rows come after
+# a read's set-up time and in uneven slices, so an early rate is noise (it once said 1:14:20).
+ETA_AFTER_FRACTION = 0.05
+
+
+class RowProgress(tqdm):  # type: ignore[type-arg]
+    """tqdm over rows whose time left comes from the average rate of the whole run so far
+    (``smoothing=0``), shown only once ``ETA_AFTER_FRACTION`` of the rows are done."""
+
+    WITHOUT_ETA = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}]"
+
+    def __init__(self, *, total: int, **kwargs: Any) -> None:
+        super().__init__(total=total, smoothing=0, bar_format=self.WITHOUT_ETA, **kwargs)
+
+    def update(self, n: float | None = 1) -> bool | None:
+        done = self.n + (n or 0)
+        if self.bar_format is not None and done >= (self.total or 0) * ETA_AFTER_FRACTION:
+            self.bar_format = None  # tqdm's default format, with the time left
+        return super().update(n)
+
+
 def export_planned(
     sources: list[Path],
     planned: PlannedSources,
@@ -280,7 +302,7 @@ def export_planned(
     """Export every planned source; failures are outcomes with an error, never exceptions."""
     outcomes = dict(planned.failures)
     total = planned.rows_to_scan
-    with tqdm(
+    with RowProgress(
         total=total,
         unit=" rows",
         unit_scale=True,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +171,34 @@ def test_bad_options_exit_2_with_one_line(
     stderr = capsys.readouterr().err.strip()
     assert stderr.startswith(message)
     assert len(stderr.splitlines()) == 1
+
+
+def test_a_run_against_a_closed_port_exits_2_within_10_s_with_a_hint(tmp_path: Path) -> None:
+    """Nothing listens at the --sandbox URL: the collector says so and how to start the
+    sandbox, instead of retrying for --duration-s and landing nothing."""
+    with socket.socket() as probe:  # a loopback port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    completed = run_extract(
+        "run",
+        "--sandbox",
+        url,
+        "--duration-s",
+        "60",
+        "--worker-db-template",
+        str(tmp_path / "worker_{worker_id}.sqlite"),
+        "--plan-output",
+        str(tmp_path / "plan.json"),
+        timeout_s=60,
+    )
+    elapsed = time.monotonic() - started
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    assert elapsed < 10, f"took {elapsed:.1f} s to notice that nothing listens at {url}"
+    assert f"--sandbox {url}: no sandbox is listening" in completed.stderr
+    assert "make sandbox" in completed.stderr
+    assert not list(tmp_path.iterdir()), "nothing is planned or landed without a sandbox"
 
 
 def test_capabilities_lists_what_each_exchange_supports(capsys: pytest.CaptureFixture[str]) -> None:
