@@ -43,6 +43,7 @@ def _list_only(options: ExportOptions) -> int:
 
 def _summary(result: RunResult, seconds: float) -> str:
     ticks = result.rows("market_ticks")
+    issues = result.issues()
     parts = [
         f"export run_id={result.run_id}",
         f"market_ticks={ticks}",
@@ -50,6 +51,9 @@ def _summary(result: RunResult, seconds: float) -> str:
         f"files={len(result.output_files)}",
         f"sources={len(result.outcomes)}",
         f"failed={len(result.failures)}",
+        f"unparseable_times={issues.unparseable_times}",
+        f"implausible_times={issues.implausible_times}",
+        f"repaired_text={issues.repaired_text}",
         f"seconds={seconds:.2f}",
         f"ticks_per_s={ticks / seconds:.0f}" if seconds > 0 else "ticks_per_s=0",
     ]

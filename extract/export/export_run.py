@@ -41,6 +41,7 @@ from extract.export.state import (
     save_state,
 )
 from extract.export.tables import TABLES, TableSpec
+from extract.export.transform import RowIssues
 from extract.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,13 @@ class RunResult:
 
     def rows(self, table: str) -> int:
         return sum(outcome.rows(table) for outcome in self.outcomes)
+
+    def issues(self) -> RowIssues:
+        """Rows exported with a warning, over every source and table."""
+        return sum(
+            (outcome.issues(spec.name) for outcome in self.outcomes for spec in TABLES),
+            RowIssues(),
+        )
 
 
 def new_run_id(options: ExportOptions, started: datetime) -> str:
@@ -89,9 +97,11 @@ def _recover_killed_runs(document: StateDocument, state_path: Path) -> StateDocu
     return document
 
 
-def _make_sink(options: ExportOptions, run_id: str) -> Sink:
+def _make_sink(options: ExportOptions, run_id: str, started: datetime) -> Sink:
     if options.output_format == "parquet":
-        return LakeSink(options.output_dir, run_id, include_raw_json=options.include_raw_json)
+        return LakeSink(
+            options.output_dir, run_id, include_raw_json=options.include_raw_json, clock=started
+        )
     return LegacySink(
         options.output_dir,
         run_id,
@@ -160,7 +170,7 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
         )
         document = document.with_pending(pending)
         save_state(options.state_path, document)
-        sink = _make_sink(options, run_id)
+        sink = _make_sink(options, run_id, started)
         outcomes = export_planned(sources, planned, sink, options)
         output_files = sink.finish()
         new_profile = _new_profile(previous, options, outcomes) if options.incremental else None

@@ -1,12 +1,13 @@
 """The run metadata document (contract ``docs/contracts/staging_export_run_metadata.md``).
 
 Every field of the original 1.0.0 contract keeps its name and meaning; fields we add (per-source
-id watermarks, failures, half-open window bounds) make this version 1.1.0.
+id watermarks, failures, half-open window bounds) made version 1.1.0; per-table counts of rows
+exported with a warning (``row_counts.issues``) make it 1.2.0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -15,9 +16,10 @@ from extract.export.listing import Uniques, base_asset
 from extract.export.options import ExportOptions
 from extract.export.runner import SourceOutcome
 from extract.export.state import Profile, SourceWatermarks
+from extract.export.transform import RowIssues
 
 CONTRACT_NAME: Final = "staging_export_run_metadata"
-CONTRACT_VERSION: Final = "1.1.0"
+CONTRACT_VERSION: Final = "1.2.0"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,10 @@ def build_metadata(record: RunRecord) -> dict[str, Any]:
         "row_counts": {
             "market_ticks": sum(o.rows("market_ticks") for o in record.outcomes),
             "connection_events": sum(o.rows("connection_events") for o in record.outcomes),
+            "issues": {
+                table: asdict(sum((o.issues(table) for o in record.outcomes), RowIssues()))
+                for table in ("market_ticks", "connection_events")
+            },
             "by_source": {
                 str(o.path): {
                     "market_ticks": o.rows("market_ticks"),

@@ -51,6 +51,12 @@ class SourceOutcome:
     def rows(self, table: str) -> int:
         return sum(outcome.rows for outcome in self.tables if outcome.plan.spec.name == table)
 
+    def issues(self, table: str) -> RowIssues:
+        return sum(
+            (outcome.issues for outcome in self.tables if outcome.plan.spec.name == table),
+            RowIssues(),
+        )
+
     def new_watermarks(self) -> SourceWatermarks:
         return SourceWatermarks(
             file_name=self.path.name,
