@@ -5,6 +5,10 @@ file (``DWH_SERVING_PATH``). Publishing checkpoints the build file (so everythin
 file, none in the WAL), copies it next to the serving file and renames it over the serving file
 with ``os.replace``. A query already running keeps reading the old file (its open descriptor
 survives the rename); the next query opens the new one. No lock is ever shared with a writer.
+
+Only a successful build is published: the command line first reads the run results of the last
+dbt command (``tools/build_status.py``) and refuses, exit status 1 and the failed nodes named,
+when it was not a ``dbt build``/``dbt run`` or any node failed or was skipped. Warnings pass.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from tools.build_status import BuildNotPublishable, check_last_build, default_run_results_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_PATH = REPO_ROOT / "data" / "warehouse" / "build.duckdb"
@@ -103,16 +109,33 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=Path(os.environ.get("DWH_SERVING_PATH", str(DEFAULT_SERVING_PATH))),
         help="the file Superset reads (env DWH_SERVING_PATH)",
     )
+    parser.add_argument(
+        "--run-results",
+        type=Path,
+        default=default_run_results_path(),
+        help="dbt's run_results.json of the last build (default: dbt_project/$DBT_TARGET_PATH, "
+        "else dbt_project/target)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     try:
+        build = check_last_build(args.run_results)
+    except BuildNotPublishable as error:
+        print(f"[publish] refusing to publish: {error}", file=sys.stderr)
+        return 1
+    try:
         result = publish(args.build_path, args.serving_path)
     except PublishError as error:
         print(f"[publish] error: {error}", file=sys.stderr)
         return 1
+    print(
+        f"[publish] last dbt {build.command} finished {build.finished_utc}: {build.nodes} nodes, "
+        f"{len(build.warned)} warnings",
+        flush=True,
+    )
     print(
         f"[publish] {result.build_path} -> {result.serving_path} "
         f"({result.size_bytes / 1e6:.1f} MB in {result.seconds:.2f} s)",
