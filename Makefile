@@ -14,7 +14,7 @@ export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
 export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
 
 .PHONY: help setup setup-browser demo test lint fmt typecheck sandbox extract export build \
-        docs-serve forecast publish dashboard superset diagrams bench faults soak clean
+        docs-serve forecast publish refresh dashboard superset diagrams bench faults soak clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -79,6 +79,9 @@ forecast: setup ## fit forecasts and write them to the warehouse
 
 publish: setup ## atomically publish the build warehouse to the serving file Superset reads
 	$(PY) -m tools.publish
+
+refresh: setup ## one refresh cycle: export, dbt build, forecast when due, publish (ARGS="--forecast-every-minutes 30")
+	$(PY) -m tools.refresh $(ARGS)
 
 dashboard: setup ## configure Superset and import the dashboards from git
 	$(PY) -m superset_config.manage setup

@@ -31,6 +31,18 @@ from tools.build_status import BuildNotPublishable, check_last_build, default_ru
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_PATH = REPO_ROOT / "data" / "warehouse" / "build.duckdb"
 DEFAULT_SERVING_PATH = REPO_ROOT / "data" / "warehouse" / "serving.duckdb"
+BUILD_PATH_ENV = "DWH_DUCKDB_PATH"
+SERVING_PATH_ENV = "DWH_SERVING_PATH"
+
+
+def build_path_from_env() -> Path:
+    """The file dbt builds: ``$DWH_DUCKDB_PATH``, else ``data/warehouse/build.duckdb``."""
+    return Path(os.environ.get(BUILD_PATH_ENV) or DEFAULT_BUILD_PATH)
+
+
+def serving_path_from_env() -> Path:
+    """The file Superset reads: ``$DWH_SERVING_PATH``, else ``data/warehouse/serving.duckdb``."""
+    return Path(os.environ.get(SERVING_PATH_ENV) or DEFAULT_SERVING_PATH)
 
 
 class PublishError(RuntimeError):
@@ -100,13 +112,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--build-path",
         type=Path,
-        default=Path(os.environ.get("DWH_DUCKDB_PATH", str(DEFAULT_BUILD_PATH))),
+        default=build_path_from_env(),
         help="the file dbt builds (env DWH_DUCKDB_PATH)",
     )
     parser.add_argument(
         "--serving-path",
         type=Path,
-        default=Path(os.environ.get("DWH_SERVING_PATH", str(DEFAULT_SERVING_PATH))),
+        default=serving_path_from_env(),
         help="the file Superset reads (env DWH_SERVING_PATH)",
     )
     parser.add_argument(
