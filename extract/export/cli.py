@@ -41,6 +41,17 @@ def _list_only(options: ExportOptions) -> int:
     return 1 if uniques.failures else 0
 
 
+def _print_uniques(result: RunResult, options: ExportOptions) -> None:
+    """--print-unique-exchanges / --print-unique-assets after an export."""
+    uniques, where = result.source_uniques, "source window"
+    if uniques is None:  # filtered, and --source-uniques-mode skip
+        uniques, where = result.exported_uniques, "exported rows"
+    if options.print_unique_exchanges:
+        _print_list(f"Unique exchanges in {where}", uniques.exchanges)
+    if options.print_unique_assets:
+        _print_list(f"Unique assets in {where}", uniques.assets)
+
+
 def _summary(result: RunResult, seconds: float) -> str:
     ticks = result.rows("market_ticks")
     issues = result.issues()
@@ -88,5 +99,6 @@ def main(argv: list[str]) -> int:
         return 1
     for failure in result.failures:
         print(f"error: {failure.error}", file=sys.stderr)
+    _print_uniques(result, options)
     print(_summary(result, time.perf_counter() - clock))
     return 1 if result.failures else 0

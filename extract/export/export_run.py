@@ -26,10 +26,16 @@ from extract.export.legacy import (
     export_base_name,
     remove_legacy_run_files,
 )
-from extract.export.listing import Uniques, list_uniques
+from extract.export.listing import NO_UNIQUES, Uniques, list_uniques
 from extract.export.metadata import RunRecord, build_metadata
 from extract.export.options import ExportOptions
-from extract.export.runner import SourceOutcome, export_planned, plan_sources, source_key
+from extract.export.runner import (
+    SourceOutcome,
+    export_planned,
+    exported_uniques,
+    plan_sources,
+    source_key,
+)
 from extract.export.sinks import LakeSink, Sink
 from extract.export.sources import discover_sources
 from extract.export.state import (
@@ -58,6 +64,8 @@ class RunResult:
     output_files: list[Path]
     metadata_path: Path | None
     state_updated: bool
+    exported_uniques: Uniques = NO_UNIQUES
+    source_uniques: Uniques | None = NO_UNIQUES  # None: filtered, and the scan was skipped
 
     @property
     def failures(self) -> list[SourceOutcome]:
@@ -155,12 +163,22 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
     run_id = new_run_id(options, started)
     with exclusive_lock(options.state_path):
         document = _recover_killed_runs(load_state(options.state_path), options.state_path)
-        previous = document.profiles.get(options.state_key) if options.incremental else None
-        previous_marks = previous.sources if previous else {}
+        stored = document.profiles.get(options.state_key)
+        # read for planning by incremental runs, and merged into by runs that update the state
+        previous = stored if options.incremental or options.update_state else None
+        previous_marks = stored.sources if stored and options.incremental else {}
         planned = plan_sources(sources, _table_specs(options), previous_marks, options)
         if planned.rows_to_scan == 0:
             outcomes = [planned.failures.get(path) or SourceOutcome(path, ()) for path in sources]
-            return RunResult(run_id, outcomes, [], None, state_updated=False)
+            printed = options.print_unique_exchanges or options.print_unique_assets
+            return RunResult(
+                run_id,
+                outcomes,
+                [],
+                None,
+                state_updated=False,
+                source_uniques=_source_uniques(sources, options, NO_UNIQUES) if printed else None,
+            )
         pending = PendingRun(
             run_id=run_id,
             started_utc=started.isoformat(timespec="milliseconds"),
@@ -173,11 +191,12 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
         sink = _make_sink(options, run_id, started)
         outcomes = export_planned(sources, planned, sink, options)
         output_files = sink.finish()
-        new_profile = _new_profile(previous, options, outcomes) if options.incremental else None
+        new_profile = _new_profile(previous, options, outcomes) if options.update_state else None
         if new_profile is not None:
             document = document.with_profile(options.state_key, new_profile)
         save_state(options.state_path, document.without_pending(run_id))
-        source_uniques = _source_uniques(sources, options)
+        exported = exported_uniques(outcomes)
+        source_uniques = _source_uniques(sources, options, exported)
         record = RunRecord(
             run_id=run_id,
             started=started,
@@ -189,18 +208,34 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
             new=new_profile,
             state_updated=new_profile is not None,
             output_files=output_files,
+            exported_uniques=exported,
             source_uniques=source_uniques,
         )
         metadata_path = _metadata_path(options, run_id)
         write_json_atomic(metadata_path, build_metadata(record))
-        return RunResult(run_id, outcomes, output_files, metadata_path, new_profile is not None)
+        return RunResult(
+            run_id,
+            outcomes,
+            output_files,
+            metadata_path,
+            new_profile is not None,
+            exported_uniques=exported,
+            source_uniques=source_uniques,
+        )
 
 
-def _source_uniques(sources: list[Path], options: ExportOptions) -> Uniques | None:
-    """Uniques of the unfiltered window, worth a scan only when filters narrowed the export."""
-    if not options.exchanges and not options.assets:
-        return None
-    return list_uniques(sources, replace(options, exchanges=(), assets=()))
+def _source_uniques(
+    sources: list[Path], options: ExportOptions, exported: Uniques
+) -> Uniques | None:
+    """Uniques of the unfiltered source window (--source-uniques-mode), or None when unknown.
+
+    ``auto`` scans the sources only when filters narrowed the export: without filters the
+    exported rows' uniques are the window's. ``scan`` always scans, ``skip`` never does.
+    """
+    mode = options.source_uniques_mode
+    if mode == "scan" or (mode == "auto" and options.filtered):
+        return list_uniques(sources, replace(options, exchanges=(), assets=(), symbols=()))
+    return None if options.filtered else exported
 
 
 def _metadata_path(options: ExportOptions, run_id: str) -> Path:

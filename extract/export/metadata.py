@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from extract.export.listing import Uniques, base_asset
+from extract.export.listing import Uniques
 from extract.export.options import ExportOptions
 from extract.export.runner import SourceOutcome
 from extract.export.state import Profile, SourceWatermarks
@@ -34,7 +34,8 @@ class RunRecord:
     new: Profile | None
     state_updated: bool
     output_files: list[Path]
-    source_uniques: Uniques | None  # None: no filters, so the source's uniques are the exported
+    exported_uniques: Uniques
+    source_uniques: Uniques | None  # None: filtered, and --source-uniques-mode skip
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -85,17 +86,7 @@ def _newest(record: RunRecord, table: str) -> str | None:
 
 def build_metadata(record: RunRecord) -> dict[str, Any]:
     options = record.options
-    exported_exchanges = sorted({e for o in record.outcomes for t in o.tables for e in t.exchanges})
-    exported_assets = sorted(
-        {
-            base_asset(symbol)
-            for o in record.outcomes
-            for t in o.tables
-            if t.plan.spec.name == "market_ticks"
-            for symbol in t.symbols
-        }
-    )
-    source_uniques = record.source_uniques
+    exported, source = record.exported_uniques, record.source_uniques
     previous, new = record.previous, record.new
     return {
         "contract_name": CONTRACT_NAME,
@@ -128,16 +119,18 @@ def build_metadata(record: RunRecord) -> dict[str, Any]:
             "include_raw_json": options.include_raw_json,
             "chunk_size": options.chunk_rows,
             "workers": options.workers,
+            "source_uniques_mode": options.source_uniques_mode,
         },
-        "filters": {"exchanges": list(options.exchanges), "assets": list(options.assets)},
+        "filters": {
+            "exchanges": list(options.exchanges),
+            "assets": list(options.assets),
+            "symbols": list(options.symbols),
+        },
         "uniques": {
-            "source": {
-                "exchanges": list(source_uniques.exchanges)
-                if source_uniques
-                else exported_exchanges,
-                "assets": list(source_uniques.assets) if source_uniques else exported_assets,
-            },
-            "exported": {"exchanges": exported_exchanges, "assets": exported_assets},
+            "source": None
+            if source is None
+            else {"exchanges": list(source.exchanges), "assets": list(source.assets)},
+            "exported": {"exchanges": list(exported.exchanges), "assets": list(exported.assets)},
         },
         "watermarks": {
             "previous": {
@@ -160,7 +153,7 @@ def build_metadata(record: RunRecord) -> dict[str, Any]:
         "state": {
             "path": str(options.state_path),
             "key": options.state_key,
-            "update_requested": options.incremental,
+            "update_requested": options.update_state,
             "updated": record.state_updated,
         },
         "row_counts": {

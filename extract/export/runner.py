@@ -7,16 +7,15 @@ reported with its file name and leaves nothing behind, while the others are expo
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tqdm import tqdm
-
+from extract.export.listing import Uniques, base_asset
 from extract.export.options import ExportOptions
 from extract.export.planning import TablePlan, plan_table
+from extract.export.progress import progress
 from extract.export.sinks import Sink
 from extract.export.sources import (
     MixedTypesError,
@@ -244,6 +243,25 @@ def _export_source_once(
     return outcomes
 
 
+def exported_uniques(outcomes: list[SourceOutcome]) -> Uniques:
+    """The exchanges (of both tables) and base assets (of the ticks) of the exported rows."""
+    tables = [table for outcome in outcomes for table in outcome.tables]
+    return Uniques(
+        exchanges=tuple(sorted({e for table in tables for e in table.exchanges})),
+        assets=tuple(
+            sorted(
+                {
+                    base_asset(symbol)
+                    for table in tables
+                    if table.plan.spec.name == "market_ticks"
+                    for symbol in table.symbols
+                }
+            )
+        ),
+        failures=(),
+    )
+
+
 @dataclass(frozen=True)
 class PlannedSources:
     plans: dict[Path, list[TablePlan]]
@@ -285,21 +303,14 @@ def export_planned(
 ) -> list[SourceOutcome]:
     """Export every planned source; failures are outcomes with an error, never exceptions."""
     outcomes = dict(planned.failures)
-    total = planned.rows_to_scan
-    with tqdm(
-        total=total,
-        unit=" rows",
-        unit_scale=True,
-        desc="export",
-        file=sys.stderr,
-        delay=1.0,
-        disable=total == 0,
-    ) as progress:
+    with progress(
+        planned.rows_to_scan, enabled=options.progress, interval_s=options.progress_interval_s
+    ) as advance:
         if sink.parallel_sources:
-            outcomes |= _export_sliced(planned.plans, sink, options, progress.update)
+            outcomes |= _export_sliced(planned.plans, sink, options, advance)
         else:
             for path, plans in planned.plans.items():
-                outcomes[path] = export_source(path, sink, options, progress.update, plans)
+                outcomes[path] = export_source(path, sink, options, advance, plans)
     return [outcomes[path] for path in sources]
 
 

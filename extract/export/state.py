@@ -83,9 +83,23 @@ class StateDocument:
         return replace(self, profiles={**self.profiles, key: profile})
 
 
-def default_state_key(input_glob: str, exchanges: tuple[str, ...], assets: tuple[str, ...]) -> str:
-    """A stable key for a source scope: the input glob and the filters (as the original)."""
-    descriptor = {"input_glob": input_glob, "exchanges": list(exchanges), "assets": list(assets)}
+def default_state_key(
+    input_glob: str,
+    exchanges: tuple[str, ...],
+    assets: tuple[str, ...],
+    symbols: tuple[str, ...] = (),
+) -> str:
+    """A stable key for a source scope: the input glob and the filters (as the original).
+
+    ``symbols`` joins the key only when given, so the keys of runs without it are unchanged.
+    """
+    descriptor: dict[str, object] = {
+        "input_glob": input_glob,
+        "exchanges": list(exchanges),
+        "assets": list(assets),
+    }
+    if symbols:
+        descriptor["symbols"] = list(symbols)
     encoded = json.dumps(descriptor, separators=(",", ":"), sort_keys=True).encode()
     return f"default_{hashlib.sha256(encoded).hexdigest()[:16]}"
 
