@@ -223,6 +223,11 @@ def parse_options(argv: list[str], now: datetime) -> ExportOptions:
             "--until cannot be combined with --incremental: an incremental run exports every "
             "row committed since the last run"
         )
+    if args.update_state and window.until is not None:
+        parser.error(
+            "--until cannot be combined with --update-state: the watermarks would pass rows "
+            "received after --until that were not exported"
+        )
     if args.chunk_size <= 0:
         parser.error("--chunk-size must be > 0")
     if args.workers <= 0:
