@@ -142,8 +142,10 @@ def last_forecast(state_path: Path) -> datetime | None:
         return None
 
 
-def forecast_due(last: datetime | None, now: datetime, every: timedelta) -> bool:
-    return last is None or now - last >= every
+def next_forecast(state_path: Path, every: timedelta) -> datetime | None:
+    """When the next forecast is due; None when there was none yet."""
+    last = last_forecast(state_path)
+    return None if last is None else last + every
 
 
 def newest_tick(serving_path: Path) -> datetime | None:
@@ -173,16 +175,14 @@ def run_cycle(paths: Paths, input_glob: str, forecast_every: timedelta) -> None:
         paths,
     )
     run_dbt_build("build", [], paths)
-    last = last_forecast(paths.state_path)
-    now = utc_now()
-    if forecast_due(last, now, forecast_every):
+    due, now = next_forecast(paths.state_path, forecast_every), utc_now()
+    if due is None or due <= now:
         run_step("forecast", [sys.executable, "-m", "forecasting"], paths)
         run_dbt_build("build forecast marts", ["--select", *FORECAST_MARTS], paths)
         write_json_atomic(paths.state_path, {"last_forecast_utc": now.isoformat()})
     else:
-        assert last is not None
-        minutes = (last + forecast_every - now).total_seconds() / 60
-        say(f"forecast: not due (last {last.isoformat()}, next in {minutes:.0f} min)")
+        minutes = (due - now).total_seconds() / 60
+        say(f"forecast: not due (next at {due.isoformat()}, in {minutes:.0f} min)")
     run_step(
         "publish",
         [sys.executable, "-m", "tools.publish", "--run-results", str(paths.run_results)],
