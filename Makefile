@@ -89,11 +89,11 @@ docs-serve: setup ## dbt docs generate and serve on 127.0.0.1:8080 (DOCS_PORT=..
 forecast: setup ## fit forecasts and write them to the warehouse
 	$(PY) -m forecasting $(ARGS)
 
-refresh: setup ## one refresh cycle: export, dbt build, forecast when due, publish (ARGS="--forecast-every-minutes 60")
-	$(PY) -m tools.refresh $(ARGS)
-
 publish: setup ## atomically publish the build warehouse to the serving file Superset reads
 	$(PY) -m tools.publish
+
+refresh: setup ## one refresh cycle: export, dbt build, forecast when due, publish (ARGS="--forecast-every-minutes 30")
+	$(PY) -m tools.refresh $(ARGS)
 
 dashboard: setup ## configure Superset and import the dashboards from git
 	$(PY) -m superset_config.manage setup

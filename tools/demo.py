@@ -21,6 +21,7 @@ from types import FrameType
 
 from extract.exchanges import EXCHANGES
 from extract.sandbox.process import SandboxProcess
+from tools.refresh import FORECAST_MARTS
 
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -113,7 +114,7 @@ def run_pipeline(stages: StageRunner, collect_args: list[str], seconds: int, ser
     run_stage(
         stages,
         "dbt build (forecast marts)",
-        [DBT, "build", *DBT_ARGS, "--select", "stg_forecast__prices+", "stg_forecast__metrics+"],
+        [DBT, "build", *DBT_ARGS, "--select", *FORECAST_MARTS],
     )
     run_stage(stages, "publish", [PY, "-m", "tools.publish"])
     run_stage(stages, "dashboard import", [PY, "-m", "superset_config.manage", "setup"])

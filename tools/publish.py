@@ -5,8 +5,10 @@ file (``DWH_SERVING_PATH``). Publishing checkpoints the build file (so everythin
 file, none in the WAL), copies it next to the serving file and renames it over the serving file
 with ``os.replace``. A query already running keeps reading the old file (its open descriptor
 survives the rename); the next query opens the new one. No lock is ever shared with a writer.
-It refuses, and keeps serving the previous file, when dbt's last build did not succeed
-(``tools.build_check``, reading dbt's ``run_results.json``).
+
+Only a successful build is published: the command line first reads the run results of the last
+dbt command (``tools/build_status.py``) and refuses, exit status 1 and the failed nodes named,
+when it was not a ``dbt build``/``dbt run`` or any node failed or was skipped. Warnings pass.
 """
 
 from __future__ import annotations
@@ -24,11 +26,23 @@ from pathlib import Path
 
 import duckdb
 
-from tools.build_check import BuildNotSucceeded, default_run_results, last_build
+from tools.build_status import BuildNotPublishable, check_last_build, default_run_results_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_PATH = REPO_ROOT / "data" / "warehouse" / "build.duckdb"
 DEFAULT_SERVING_PATH = REPO_ROOT / "data" / "warehouse" / "serving.duckdb"
+BUILD_PATH_ENV = "DWH_DUCKDB_PATH"
+SERVING_PATH_ENV = "DWH_SERVING_PATH"
+
+
+def build_path_from_env() -> Path:
+    """The file dbt builds: ``$DWH_DUCKDB_PATH``, else ``data/warehouse/build.duckdb``."""
+    return Path(os.environ.get(BUILD_PATH_ENV) or DEFAULT_BUILD_PATH)
+
+
+def serving_path_from_env() -> Path:
+    """The file Superset reads: ``$DWH_SERVING_PATH``, else ``data/warehouse/serving.duckdb``."""
+    return Path(os.environ.get(SERVING_PATH_ENV) or DEFAULT_SERVING_PATH)
 
 
 class PublishError(RuntimeError):
@@ -98,26 +112,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--build-path",
         type=Path,
-        default=Path(os.environ.get("DWH_DUCKDB_PATH", str(DEFAULT_BUILD_PATH))),
+        default=build_path_from_env(),
         help="the file dbt builds (env DWH_DUCKDB_PATH)",
     )
     parser.add_argument(
         "--serving-path",
         type=Path,
-        default=Path(os.environ.get("DWH_SERVING_PATH", str(DEFAULT_SERVING_PATH))),
+        default=serving_path_from_env(),
         help="the file Superset reads (env DWH_SERVING_PATH)",
     )
     parser.add_argument(
         "--run-results",
         type=Path,
-        default=default_run_results(),
-        help="dbt's run_results.json of the last build (default: $DBT_TARGET_PATH or "
-        "dbt_project/target)",
-    )
-    parser.add_argument(
-        "--no-build-check",
-        action="store_true",
-        help="publish even without a record of a successful dbt build",
+        default=default_run_results_path(),
+        help="dbt's run_results.json of the last build (default: dbt_project/$DBT_TARGET_PATH, "
+        "else dbt_project/target)",
     )
     return parser.parse_args(argv)
 
@@ -125,17 +134,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     try:
-        if not args.no_build_check:
-            build = last_build(args.run_results)
-            print(
-                f"[publish] last dbt {build.command} at {build.generated_at} succeeded "
-                f"({build.node_count} nodes, {build.warned} warnings)",
-                flush=True,
-            )
+        build = check_last_build(args.run_results)
+    except BuildNotPublishable as error:
+        print(f"[publish] refusing to publish: {error}", file=sys.stderr)
+        return 1
+    try:
         result = publish(args.build_path, args.serving_path)
-    except (PublishError, BuildNotSucceeded) as error:
+    except PublishError as error:
         print(f"[publish] error: {error}", file=sys.stderr)
         return 1
+    print(
+        f"[publish] last dbt {build.command} finished {build.finished_utc}: {build.nodes} nodes, "
+        f"{len(build.warned)} warnings",
+        flush=True,
+    )
     print(
         f"[publish] {result.build_path} -> {result.serving_path} "
         f"({result.size_bytes / 1e6:.1f} MB in {result.seconds:.2f} s)",

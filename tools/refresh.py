@@ -1,239 +1,241 @@
-"""`make refresh`: one refresh cycle, the job a 5-minute timer runs next to the collector.
+"""`make refresh` / `python -m tools.refresh`: one refresh cycle of the warehouse.
 
-export (incremental) -> dbt build (incremental, unit tests left to CI) -> forecast and the
-forecast marts (when ``--forecast-every-minutes`` have passed since the last forecast) ->
-publish. Each step runs as its own process with the command a user would type; the cycle prints
-what each did and how long it took, then the freshness of the published data (the age of the
-newest usable tick). The first failing step ends the cycle with its exit code and nothing is
-published, so the dashboards keep the previous build. A lock beside the build file makes a
-second cycle that starts while one runs exit at once (exit code 75) instead of queueing.
+1. export: the landing databases' new rows to the lake (``python -m extract export
+   --incremental``, what ``make export`` runs);
+2. build: ``dbt build`` (incremental; unit tests excluded, ``make build`` runs them);
+3. forecast, when due (``--forecast-every-minutes``, default 60, since the last successful
+   forecast): ``python -m forecasting``, then ``dbt build`` of the models that read the forecast
+   tables;
+4. publish: ``python -m tools.publish``, which checks the last dbt build's run results first.
+
+Every step is a subprocess; the first that fails ends the cycle with its exit status and nothing
+is published (Superset keeps the last good warehouse). Each step prints what it runs and how long
+it took; the cycle ends with the freshness of what is now served: the age of the newest usable
+tick in the published warehouse.
+
+A lock file beside the warehouse (``refresh.lock``) keeps two cycles from overlapping: a second
+one exits at once with status 75 (EX_TEMPFAIL) and says so. The time of the last forecast is
+kept beside it in ``refresh_state.json``. Before each dbt build the previous
+``run_results.json`` is removed, so a dbt killed midway leaves none and publish refuses.
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 import duckdb
 
-from tools.build_check import default_run_results
+from extract.export.files import write_json_atomic
+from extract.export.options import DEFAULT_INPUT_GLOB, DEFAULT_LAKE_DIR, LAKE_DIR_ENV
+from extract.lockfile import LockBusy, exclusive_lock
+from extract.timeutil import utc_now
+from tools.build_status import DBT_PROJECT_DIR, default_run_results_path
+from tools.publish import (
+    BUILD_PATH_ENV,
+    SERVING_PATH_ENV,
+    build_path_from_env,
+    serving_path_from_env,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-PY = sys.executable
-DBT = str(Path(PY).with_name("dbt"))
-DBT_ARGS = ("--project-dir", str(REPO / "dbt_project"), "--profiles-dir", str(REPO / "dbt_project"))
-DEFAULT_BUILD_PATH = REPO / "data" / "warehouse" / "build.duckdb"
-DEFAULT_SERVING_PATH = REPO / "data" / "warehouse" / "serving.duckdb"
-DEFAULT_LAKE_DIR = REPO / "data" / "lake"
-DEFAULT_LANDING_GLOB = "data/landing/worker_*.sqlite"
-EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: the timer's next run tries again
-
-
-class CycleAlreadyRunning(RuntimeError):
-    """Another refresh cycle holds the lock."""
+EXIT_BUSY: Final = 75  # EX_TEMPFAIL: another cycle holds the lock; try again later
+LOCK_FILE: Final = "refresh.lock"
+STATE_FILE: Final = "refresh_state.json"
+DEFAULT_FORECAST_EVERY_MINUTES: Final = 60.0
+DBT: Final = str(Path(sys.executable).with_name("dbt"))
+DBT_BUILD: Final = (
+    DBT,
+    "build",
+    "--project-dir",
+    str(DBT_PROJECT_DIR),
+    "--profiles-dir",
+    str(DBT_PROJECT_DIR),
+    "--exclude",
+    "resource_type:unit_test",
+)
+FORECAST_MARTS: Final = ("stg_forecast__prices+", "stg_forecast__metrics+")
+# Newest usable tick (not quarantined) of the published warehouse.
+NEWEST_TICK_SQL: Final = (
+    "select max(ingestion_ts_utc) from staging.stg_lake__market_ticks "
+    "where rejection_reason is null"
+)
 
 
 @dataclass(frozen=True)
-class Step:
-    name: str
-    command: tuple[str, ...]
+class Paths:
+    """Where one cycle reads and writes; absolute, and handed to every step's environment."""
+
+    lake_dir: Path
+    build_path: Path
+    serving_path: Path
+    run_results: Path
+
+    @property
+    def lock_path(self) -> Path:
+        return self.build_path.parent / LOCK_FILE
+
+    @property
+    def state_path(self) -> Path:
+        return self.build_path.parent / STATE_FILE
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            LAKE_DIR_ENV: str(self.lake_dir),
+            BUILD_PATH_ENV: str(self.build_path),
+            SERVING_PATH_ENV: str(self.serving_path),
+        }
 
 
-def log(message: str) -> None:
+def paths_from_env() -> Paths:
+    return Paths(
+        lake_dir=Path(os.environ.get(LAKE_DIR_ENV) or DEFAULT_LAKE_DIR).resolve(),
+        build_path=build_path_from_env().resolve(),
+        serving_path=serving_path_from_env().resolve(),
+        run_results=default_run_results_path().resolve(),
+    )
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, exit_code: int) -> None:
+        super().__init__(f"{step} failed with exit status {exit_code}")
+        self.exit_code = exit_code
+
+
+def say(message: str) -> None:
     print(f"[refresh] {message}", flush=True)
 
 
-@contextmanager
-def cycle_lock(build_path: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock on ``<build file>.refresh.lock`` for the whole cycle."""
-    lock_path = build_path.with_name(build_path.name + ".refresh.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise CycleAlreadyRunning(
-                f"another refresh cycle is running (pid {holder}, lock {lock_path})"
-            ) from error
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def run_step(name: str, command: Sequence[str], paths: Paths) -> None:
+    say(f"{name}: {' '.join(command)}")
+    started = time.perf_counter()
+    exit_code = subprocess.run(command, env=paths.environment(), check=False).returncode
+    seconds = time.perf_counter() - started
+    if exit_code != 0:
+        say(f"{name}: failed with exit status {exit_code} after {seconds:.1f} s")
+        raise StepFailed(name, exit_code)
+    say(f"{name}: done in {seconds:.1f} s")
 
 
-class ForecastCadence:
-    """When the last forecast ran, kept in ``<build file>.refresh.json``."""
-
-    def __init__(self, build_path: Path, every: timedelta) -> None:
-        self._path = build_path.with_name(build_path.name + ".refresh.json")
-        self._every = every
-
-    def last_forecast(self) -> datetime | None:
-        try:
-            state = json.loads(self._path.read_text(encoding="utf-8"))
-            return datetime.fromisoformat(state["last_forecast_utc"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def is_due(self, now: datetime) -> bool:
-        last = self.last_forecast()
-        return last is None or now - last >= self._every
-
-    def record(self, moment: datetime) -> None:
-        temporary = self._path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps({"last_forecast_utc": moment.isoformat()}) + "\n")
-        os.replace(temporary, self._path)
+def run_dbt_build(name: str, extra: Sequence[str], paths: Paths) -> None:
+    paths.run_results.unlink(missing_ok=True)  # a dbt killed midway must not leave a stale one
+    run_step(name, [*DBT_BUILD, *extra], paths)
 
 
-def cycle_steps(forecast: bool, landing_glob: str, run_results: Path) -> list[Step]:
-    steps = [
-        Step(
-            "export", (PY, "-m", "extract", "export", "--incremental", "--input-glob", landing_glob)
-        ),
-        Step("dbt build", (DBT, "build", *DBT_ARGS, "--exclude", "resource_type:unit_test")),
-    ]
-    if forecast:
-        steps += [
-            Step("forecast", (PY, "-m", "forecasting")),
-            Step(
-                "dbt build (forecast marts)",
-                (
-                    DBT,
-                    "build",
-                    *DBT_ARGS,
-                    "--exclude",
-                    "resource_type:unit_test",
-                    "--select",
-                    "stg_forecast__prices+",
-                    "stg_forecast__metrics+",
-                ),
-            ),
-        ]
-    steps.append(Step("publish", (PY, "-m", "tools.publish", "--run-results", str(run_results))))
-    return steps
+def last_forecast(state_path: Path) -> datetime | None:
+    if not state_path.is_file():
+        return None
+    try:
+        text = json.loads(state_path.read_text(encoding="utf-8"))["last_forecast_utc"]
+        return datetime.fromisoformat(str(text))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        say(f"forecast: cannot read {state_path} ({error}); forecasting now")
+        return None
 
 
-def child_environment(args: argparse.Namespace) -> dict[str, str]:
-    """Every step sees the same absolute paths, whatever its working directory."""
-    lake_dir = Path(os.environ.get("DWH_LAKE_DIR", str(DEFAULT_LAKE_DIR)))
-    return os.environ | {
-        "DWH_DUCKDB_PATH": str(args.build_path.resolve()),
-        "DWH_SERVING_PATH": str(args.serving_path.resolve()),
-        "DWH_LAKE_DIR": str(lake_dir.resolve()),
-    }
+def next_forecast(state_path: Path, every: timedelta) -> datetime | None:
+    """When the next forecast is due; None when there was none yet."""
+    last = last_forecast(state_path)
+    return None if last is None else last + every
 
 
-def run_step(step: Step, environment: dict[str, str]) -> int:
-    log(f"{step.name}: {' '.join(step.command)}")
-    started = time.monotonic()
-    returncode = subprocess.run(step.command, env=environment, cwd=REPO, check=False).returncode
-    seconds = time.monotonic() - started
-    if returncode == 0:
-        log(f"{step.name}: done in {seconds:.1f} s")
-    else:
-        log(f"{step.name}: failed with exit code {returncode} after {seconds:.1f} s")
-    return returncode
-
-
-def newest_tick_age(serving_path: Path, now: datetime) -> timedelta | None:
-    """How old the newest usable tick in the published warehouse is (None when it has none)."""
+def newest_tick(serving_path: Path) -> datetime | None:
     with duckdb.connect(str(serving_path), read_only=True) as connection:
-        row = connection.execute(
-            "select max(ingestion_ts_utc) from staging.stg_lake__market_ticks"
-            " where rejection_reason is null"
-        ).fetchone()
-    newest = row[0] if row else None
-    return None if newest is None else now - newest
+        row = connection.execute(NEWEST_TICK_SQL).fetchone()
+    return None if row is None else row[0]
 
 
-def refresh(args: argparse.Namespace) -> int:
-    started = datetime.now(UTC)
-    cadence = ForecastCadence(args.build_path, timedelta(minutes=args.forecast_every_minutes))
-    forecast = not args.no_forecast and cadence.is_due(started)
-    if not forecast:
-        last = cadence.last_forecast()
-        log(f"forecast: not due (last {last.isoformat() if last else 'never'}, skipped)")
-    environment = child_environment(args)
-    for step in cycle_steps(forecast, args.landing_glob, args.run_results):
-        returncode = run_step(step, environment)
-        if returncode != 0:
-            log("cycle failed: nothing published; the dashboards keep the previous build")
-            return returncode
-        if step.name == "forecast":
-            cadence.record(started)
-    age = newest_tick_age(args.serving_path, datetime.now(UTC))
-    seconds = (datetime.now(UTC) - started).total_seconds()
-    freshness = (
-        "no usable tick yet" if age is None else f"newest tick {age.total_seconds():.0f} s old"
+def report_freshness(serving_path: Path) -> None:
+    try:
+        newest = newest_tick(serving_path)
+    except duckdb.Error as error:
+        say(f"freshness: cannot read the newest tick of {serving_path}: {error}")
+        return
+    if newest is None:
+        say("freshness: the published warehouse holds no usable tick yet")
+        return
+    age = (utc_now() - newest).total_seconds()
+    say(f"freshness: newest tick {newest.isoformat()}, {age:.0f} s old")
+
+
+def run_cycle(paths: Paths, input_glob: str, forecast_every: timedelta) -> None:
+    """The four steps, in order; raises StepFailed at the first that fails."""
+    run_step(
+        "export",
+        [sys.executable, "-m", "extract", "export", "--incremental", "--input-glob", input_glob],
+        paths,
     )
-    log(f"cycle done in {seconds:.1f} s; published data: {freshness}")
-    return 0
+    run_dbt_build("build", [], paths)
+    due, now = next_forecast(paths.state_path, forecast_every), utc_now()
+    if due is None or due <= now:
+        run_step("forecast", [sys.executable, "-m", "forecasting"], paths)
+        run_dbt_build("build forecast marts", ["--select", *FORECAST_MARTS], paths)
+        write_json_atomic(paths.state_path, {"last_forecast_utc": now.isoformat()})
+    else:
+        minutes = (due - now).total_seconds() / 60
+        say(f"forecast: not due (next at {due.isoformat()}, in {minutes:.0f} min)")
+    run_step(
+        "publish",
+        [sys.executable, "-m", "tools.publish", "--run-results", str(paths.run_results)],
+        paths,
+    )
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.refresh", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.refresh",
+        description="One refresh cycle: export, dbt build, forecast when due, publish. Paths "
+        f"from {LAKE_DIR_ENV}, {BUILD_PATH_ENV}, {SERVING_PATH_ENV} and DBT_TARGET_PATH.",
+    )
     parser.add_argument(
         "--forecast-every-minutes",
         type=float,
-        default=60.0,
-        help="forecast when this long has passed since the last forecast (default 60; 0: always)",
-    )
-    parser.add_argument("--no-forecast", action="store_true", help="never forecast this cycle")
-    parser.add_argument(
-        "--landing-glob",
-        default=os.environ.get("DWH_LANDING_GLOB", DEFAULT_LANDING_GLOB),
-        help=f"landing databases to export (env DWH_LANDING_GLOB; default {DEFAULT_LANDING_GLOB}, "
-        "relative to the repository)",
+        default=DEFAULT_FORECAST_EVERY_MINUTES,
+        help="forecast when the last successful forecast is at least this old "
+        f"(default {DEFAULT_FORECAST_EVERY_MINUTES:g}; 0: every cycle)",
     )
     parser.add_argument(
-        "--build-path",
-        type=Path,
-        default=Path(os.environ.get("DWH_DUCKDB_PATH", str(DEFAULT_BUILD_PATH))),
-        help="the file dbt builds (env DWH_DUCKDB_PATH); the lock and state files sit beside it",
-    )
-    parser.add_argument(
-        "--serving-path",
-        type=Path,
-        default=Path(os.environ.get("DWH_SERVING_PATH", str(DEFAULT_SERVING_PATH))),
-        help="the file Superset reads (env DWH_SERVING_PATH)",
-    )
-    parser.add_argument(
-        "--run-results",
-        type=Path,
-        default=default_run_results(),
-        help="dbt's run_results.json, checked before publishing",
+        "--input-glob",
+        default=DEFAULT_INPUT_GLOB,
+        help=f"landing databases to export (default {DEFAULT_INPUT_GLOB})",
     )
     args = parser.parse_args(argv)
     if args.forecast_every_minutes < 0:
-        parser.error("--forecast-every-minutes must be 0 or more")
+        parser.error("--forecast-every-minutes must be >= 0")
     return args
 
 
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
+    paths = paths_from_env()
+    started = time.perf_counter()
     try:
-        with cycle_lock(args.build_path):
-            return refresh(args)
-    except CycleAlreadyRunning as error:
-        log(f"not started: {error}")
-        return EXIT_ALREADY_RUNNING
+        with exclusive_lock(paths.lock_path):
+            run_cycle(paths, args.input_glob, timedelta(minutes=args.forecast_every_minutes))
+    except LockBusy:
+        say(
+            f"another refresh cycle is running (lock {paths.lock_path} is held); "
+            "this one did nothing"
+        )
+        return EXIT_BUSY
+    except StepFailed as failure:
+        say(
+            f"{failure}: cycle stopped after {time.perf_counter() - started:.1f} s, nothing "
+            "published (the serving file is unchanged)"
+        )
+        return failure.exit_code
+    say(f"cycle done in {time.perf_counter() - started:.1f} s")
+    report_freshness(paths.serving_path)
+    return 0
 
 
 if __name__ == "__main__":

@@ -41,8 +41,20 @@ def _list_only(options: ExportOptions) -> int:
     return 1 if uniques.failures else 0
 
 
+def _print_uniques(result: RunResult, options: ExportOptions) -> None:
+    """--print-unique-exchanges / --print-unique-assets after an export."""
+    uniques, where = result.source_uniques, "source window"
+    if uniques is None:  # filtered, and --source-uniques-mode skip
+        uniques, where = result.exported_uniques, "exported rows"
+    if options.print_unique_exchanges:
+        _print_list(f"Unique exchanges in {where}", uniques.exchanges)
+    if options.print_unique_assets:
+        _print_list(f"Unique assets in {where}", uniques.assets)
+
+
 def _summary(result: RunResult, seconds: float) -> str:
     ticks = result.rows("market_ticks")
+    issues = result.issues()
     parts = [
         f"export run_id={result.run_id}",
         f"market_ticks={ticks}",
@@ -50,6 +62,9 @@ def _summary(result: RunResult, seconds: float) -> str:
         f"files={len(result.output_files)}",
         f"sources={len(result.outcomes)}",
         f"failed={len(result.failures)}",
+        f"unparseable_times={issues.unparseable_times}",
+        f"implausible_times={issues.implausible_times}",
+        f"repaired_text={issues.repaired_text}",
         f"seconds={seconds:.2f}",
         f"ticks_per_s={ticks / seconds:.0f}" if seconds > 0 else "ticks_per_s=0",
     ]
@@ -84,5 +99,6 @@ def main(argv: list[str]) -> int:
         return 1
     for failure in result.failures:
         print(f"error: {failure.error}", file=sys.stderr)
+    _print_uniques(result, options)
     print(_summary(result, time.perf_counter() - clock))
     return 1 if result.failures else 0

@@ -26,10 +26,16 @@ from extract.export.legacy import (
     export_base_name,
     remove_legacy_run_files,
 )
-from extract.export.listing import Uniques, list_uniques
+from extract.export.listing import NO_UNIQUES, Uniques, list_uniques
 from extract.export.metadata import RunRecord, build_metadata
 from extract.export.options import ExportOptions
-from extract.export.runner import SourceOutcome, export_planned, plan_sources, source_key
+from extract.export.runner import (
+    SourceOutcome,
+    export_planned,
+    exported_uniques,
+    plan_sources,
+    source_key,
+)
 from extract.export.sinks import LakeSink, Sink
 from extract.export.sources import discover_sources
 from extract.export.state import (
@@ -41,6 +47,7 @@ from extract.export.state import (
     save_state,
 )
 from extract.export.tables import TABLES, TableSpec
+from extract.export.transform import RowIssues
 from extract.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,8 @@ class RunResult:
     output_files: list[Path]
     metadata_path: Path | None
     state_updated: bool
+    exported_uniques: Uniques = NO_UNIQUES
+    source_uniques: Uniques | None = NO_UNIQUES  # None: filtered, and the scan was skipped
 
     @property
     def failures(self) -> list[SourceOutcome]:
@@ -64,6 +73,13 @@ class RunResult:
 
     def rows(self, table: str) -> int:
         return sum(outcome.rows(table) for outcome in self.outcomes)
+
+    def issues(self) -> RowIssues:
+        """Rows exported with a warning, over every source and table."""
+        return sum(
+            (outcome.issues(spec.name) for outcome in self.outcomes for spec in TABLES),
+            RowIssues(),
+        )
 
 
 def new_run_id(options: ExportOptions, started: datetime) -> str:
@@ -89,9 +105,11 @@ def _recover_killed_runs(document: StateDocument, state_path: Path) -> StateDocu
     return document
 
 
-def _make_sink(options: ExportOptions, run_id: str) -> Sink:
+def _make_sink(options: ExportOptions, run_id: str, started: datetime) -> Sink:
     if options.output_format == "parquet":
-        return LakeSink(options.output_dir, run_id, include_raw_json=options.include_raw_json)
+        return LakeSink(
+            options.output_dir, run_id, include_raw_json=options.include_raw_json, clock=started
+        )
     return LegacySink(
         options.output_dir,
         run_id,
@@ -145,12 +163,22 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
     run_id = new_run_id(options, started)
     with exclusive_lock(options.state_path):
         document = _recover_killed_runs(load_state(options.state_path), options.state_path)
-        previous = document.profiles.get(options.state_key) if options.incremental else None
-        previous_marks = previous.sources if previous else {}
+        stored = document.profiles.get(options.state_key)
+        # read for planning by incremental runs, and merged into by runs that update the state
+        previous = stored if options.incremental or options.update_state else None
+        previous_marks = stored.sources if stored and options.incremental else {}
         planned = plan_sources(sources, _table_specs(options), previous_marks, options)
         if planned.rows_to_scan == 0:
             outcomes = [planned.failures.get(path) or SourceOutcome(path, ()) for path in sources]
-            return RunResult(run_id, outcomes, [], None, state_updated=False)
+            printed = options.print_unique_exchanges or options.print_unique_assets
+            return RunResult(
+                run_id,
+                outcomes,
+                [],
+                None,
+                state_updated=False,
+                source_uniques=_source_uniques(sources, options, NO_UNIQUES) if printed else None,
+            )
         pending = PendingRun(
             run_id=run_id,
             started_utc=started.isoformat(timespec="milliseconds"),
@@ -160,14 +188,15 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
         )
         document = document.with_pending(pending)
         save_state(options.state_path, document)
-        sink = _make_sink(options, run_id)
+        sink = _make_sink(options, run_id, started)
         outcomes = export_planned(sources, planned, sink, options)
         output_files = sink.finish()
-        new_profile = _new_profile(previous, options, outcomes) if options.incremental else None
+        new_profile = _new_profile(previous, options, outcomes) if options.update_state else None
         if new_profile is not None:
             document = document.with_profile(options.state_key, new_profile)
         save_state(options.state_path, document.without_pending(run_id))
-        source_uniques = _source_uniques(sources, options)
+        exported = exported_uniques(outcomes)
+        source_uniques = _source_uniques(sources, options, exported)
         record = RunRecord(
             run_id=run_id,
             started=started,
@@ -179,18 +208,34 @@ def run_export(options: ExportOptions, started: datetime) -> RunResult:
             new=new_profile,
             state_updated=new_profile is not None,
             output_files=output_files,
+            exported_uniques=exported,
             source_uniques=source_uniques,
         )
         metadata_path = _metadata_path(options, run_id)
         write_json_atomic(metadata_path, build_metadata(record))
-        return RunResult(run_id, outcomes, output_files, metadata_path, new_profile is not None)
+        return RunResult(
+            run_id,
+            outcomes,
+            output_files,
+            metadata_path,
+            new_profile is not None,
+            exported_uniques=exported,
+            source_uniques=source_uniques,
+        )
 
 
-def _source_uniques(sources: list[Path], options: ExportOptions) -> Uniques | None:
-    """Uniques of the unfiltered window, worth a scan only when filters narrowed the export."""
-    if not options.exchanges and not options.assets:
-        return None
-    return list_uniques(sources, replace(options, exchanges=(), assets=()))
+def _source_uniques(
+    sources: list[Path], options: ExportOptions, exported: Uniques
+) -> Uniques | None:
+    """Uniques of the unfiltered source window (--source-uniques-mode), or None when unknown.
+
+    ``auto`` scans the sources only when filters narrowed the export: without filters the
+    exported rows' uniques are the window's. ``scan`` always scans, ``skip`` never does.
+    """
+    mode = options.source_uniques_mode
+    if mode == "scan" or (mode == "auto" and options.filtered):
+        return list_uniques(sources, replace(options, exchanges=(), assets=(), symbols=()))
+    return None if options.filtered else exported
 
 
 def _metadata_path(options: ExportOptions, run_id: str) -> Path:

@@ -26,6 +26,10 @@ from extract.export.transform import RowIssues, with_valid_text
 from extract.landing.schema import ORIGINAL_CONNECTION_EVENT_COLUMNS, ORIGINAL_MARKET_TICK_COLUMNS
 
 _INTEGER_COLUMNS: Final = frozenset({"id", "exchange_ts_ms"})
+# Rows turned into Python objects at a time for the sqlite and json outputs: a chunk's Arrow
+# columns are compact, its Python objects take ~10 times the memory, so they are made a few
+# thousand rows at a time and the peak follows --chunk-size's Arrow size, not its object size.
+_PYTHON_ROWS: Final = 4_096
 _REAL_COLUMNS: Final = frozenset(
     {"price", "bid", "ask", "last", "open", "high", "low", "base_volume", "quote_volume"}
 )
@@ -165,11 +169,13 @@ class LegacySink:
         rows = _output_rows(spec, path, chunk)
         if self._database is not None:
             names = rows.column_names
-            self._database.executemany(
+            insert = (
                 f"insert into {spec.name} ({', '.join(names)}) "
-                f"values ({', '.join('?' * len(names))})",
-                zip(*(column.to_pylist() for column in rows.columns), strict=True),
+                f"values ({', '.join('?' * len(names))})"
             )
+            for batch in rows.to_batches(max_chunksize=_PYTHON_ROWS):
+                columns = (column.to_pylist() for column in batch.columns)
+                self._database.executemany(insert, zip(*columns, strict=True))
         elif self._format == "csv":
             pa_csv.write_csv(
                 rows, self._files[spec.name], pa_csv.WriteOptions(include_header=False)
@@ -187,7 +193,12 @@ class LegacySink:
 
     def _write_json(self, name: str, rows: pa.Table) -> None:
         handle = self._files[name]
-        for record in rows.to_pylist():
+        records = (
+            record
+            for batch in rows.to_batches(max_chunksize=_PYTHON_ROWS)
+            for record in batch.to_pylist()
+        )
+        for record in records:
             handle.write(b"\n" if self._json_first[name] else b",\n")
             handle.write(json.dumps(record, ensure_ascii=True, separators=(",", ":")).encode())
             self._json_first[name] = False

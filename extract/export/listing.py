@@ -35,6 +35,9 @@ class Uniques:
     failures: tuple[str, ...]
 
 
+NO_UNIQUES: Final = Uniques(exchanges=(), assets=(), failures=())
+
+
 def base_asset(symbol: str) -> str:
     return symbol.split("/", 1)[0].strip().upper()
 
@@ -57,6 +60,7 @@ def _slice_pairs(
         until_text=options.window.until_text,
         exchanges=options.exchanges,
         assets=options.assets,
+        symbols=options.symbols,
     )
     where = where_clause(MARKET_TICKS, row_filter)
     sql = f"select distinct exchange_id, symbol from market_ticks where {where}"

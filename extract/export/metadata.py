@@ -1,23 +1,25 @@
 """The run metadata document (contract ``docs/contracts/staging_export_run_metadata.md``).
 
 Every field of the original 1.0.0 contract keeps its name and meaning; fields we add (per-source
-id watermarks, failures, half-open window bounds) make this version 1.1.0.
+id watermarks, failures, half-open window bounds) made version 1.1.0; per-table counts of rows
+exported with a warning (``row_counts.issues``) make it 1.2.0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from extract.export.listing import Uniques, base_asset
+from extract.export.listing import Uniques
 from extract.export.options import ExportOptions
 from extract.export.runner import SourceOutcome
 from extract.export.state import Profile, SourceWatermarks
+from extract.export.transform import RowIssues
 
 CONTRACT_NAME: Final = "staging_export_run_metadata"
-CONTRACT_VERSION: Final = "1.1.0"
+CONTRACT_VERSION: Final = "1.2.0"
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class RunRecord:
     new: Profile | None
     state_updated: bool
     output_files: list[Path]
-    source_uniques: Uniques | None  # None: no filters, so the source's uniques are the exported
+    exported_uniques: Uniques
+    source_uniques: Uniques | None  # None: filtered, and --source-uniques-mode skip
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -83,17 +86,7 @@ def _newest(record: RunRecord, table: str) -> str | None:
 
 def build_metadata(record: RunRecord) -> dict[str, Any]:
     options = record.options
-    exported_exchanges = sorted({e for o in record.outcomes for t in o.tables for e in t.exchanges})
-    exported_assets = sorted(
-        {
-            base_asset(symbol)
-            for o in record.outcomes
-            for t in o.tables
-            if t.plan.spec.name == "market_ticks"
-            for symbol in t.symbols
-        }
-    )
-    source_uniques = record.source_uniques
+    exported, source = record.exported_uniques, record.source_uniques
     previous, new = record.previous, record.new
     return {
         "contract_name": CONTRACT_NAME,
@@ -126,16 +119,18 @@ def build_metadata(record: RunRecord) -> dict[str, Any]:
             "include_raw_json": options.include_raw_json,
             "chunk_size": options.chunk_rows,
             "workers": options.workers,
+            "source_uniques_mode": options.source_uniques_mode,
         },
-        "filters": {"exchanges": list(options.exchanges), "assets": list(options.assets)},
+        "filters": {
+            "exchanges": list(options.exchanges),
+            "assets": list(options.assets),
+            "symbols": list(options.symbols),
+        },
         "uniques": {
-            "source": {
-                "exchanges": list(source_uniques.exchanges)
-                if source_uniques
-                else exported_exchanges,
-                "assets": list(source_uniques.assets) if source_uniques else exported_assets,
-            },
-            "exported": {"exchanges": exported_exchanges, "assets": exported_assets},
+            "source": None
+            if source is None
+            else {"exchanges": list(source.exchanges), "assets": list(source.assets)},
+            "exported": {"exchanges": list(exported.exchanges), "assets": list(exported.assets)},
         },
         "watermarks": {
             "previous": {
@@ -158,12 +153,16 @@ def build_metadata(record: RunRecord) -> dict[str, Any]:
         "state": {
             "path": str(options.state_path),
             "key": options.state_key,
-            "update_requested": options.incremental,
+            "update_requested": options.update_state,
             "updated": record.state_updated,
         },
         "row_counts": {
             "market_ticks": sum(o.rows("market_ticks") for o in record.outcomes),
             "connection_events": sum(o.rows("connection_events") for o in record.outcomes),
+            "issues": {
+                table: asdict(sum((o.issues(table) for o in record.outcomes), RowIssues()))
+                for table in ("market_ticks", "connection_events")
+            },
             "by_source": {
                 str(o.path): {
                     "market_ticks": o.rows("market_ticks"),

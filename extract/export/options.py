@@ -17,6 +17,8 @@ from extract.timeutil import parse_utc
 
 OutputFormat = Literal["parquet", "sqlite", "csv", "json"]
 OUTPUT_FORMATS: Final = ("parquet", "sqlite", "csv", "json")
+SourceUniquesMode = Literal["auto", "scan", "skip"]
+SOURCE_UNIQUES_MODES: Final = ("auto", "scan", "skip")
 DEFAULT_INPUT_GLOB: Final = "data/landing/worker_*.sqlite"
 DEFAULT_LAKE_DIR: Final = "data/lake"
 DEFAULT_LEGACY_DIR: Final = "data/staging"
@@ -52,15 +54,26 @@ class ExportOptions:
     window: Window
     exchanges: tuple[str, ...]
     assets: tuple[str, ...]
+    symbols: tuple[str, ...]
     include_connection_events: bool
     incremental: bool
+    update_state: bool
     state_path: Path
     state_key: str
     list_only: bool
+    print_unique_exchanges: bool
+    print_unique_assets: bool
+    source_uniques_mode: SourceUniquesMode
     include_raw_json: bool
     chunk_rows: int
     workers: int
+    progress: bool
+    progress_interval_s: float | None  # None: 1 s on a terminal, 10 s in a log
     log_level: str
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.exchanges or self.assets or self.symbols)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,11 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--exchanges", help="comma-separated exchange ids, e.g. binance,kraken")
     parser.add_argument("--assets", help="comma-separated base assets, e.g. BTC,ETH")
+    parser.add_argument("--symbols", help="comma-separated symbols, e.g. BTC/USDT,ETH/USDT")
     parser.add_argument("--skip-connection-events", action="store_true")
     parser.add_argument(
         "--incremental",
         action="store_true",
         help="export only rows added since the last run with the same state key",
+    )
+    parser.add_argument(
+        "--update-state",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the new watermarks to the state (default: with --incremental). "
+        "--no-update-state re-exports the same rows next time; --update-state without "
+        "--incremental seeds the watermarks for later incremental runs",
     )
     parser.add_argument(
         "--state-path", help=f"watermark state file (default <output-dir>/_state/{STATE_FILE_NAME})"
@@ -106,6 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--list-only", action="store_true", help="print unique exchanges and assets, then exit"
+    )
+    parser.add_argument(
+        "--print-unique-exchanges",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="after an export, print the unique exchanges of the source window",
+    )
+    parser.add_argument(
+        "--print-unique-assets",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="after an export, print the unique base assets of the source window",
+    )
+    parser.add_argument(
+        "--source-uniques-mode",
+        choices=SOURCE_UNIQUES_MODES,
+        default="auto",
+        help="the source window's uniques (metadata uniques.source, --print-unique-*): auto = "
+        "scan the sources only when filters narrowed the export, else the exported rows' "
+        "(default); scan = always scan the whole window; skip = never scan (null when filtered)",
     )
     parser.add_argument("--include-raw-json", action="store_true", help="add raw_json to the lake")
     parser.add_argument(
@@ -120,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=os.cpu_count() or 1,
         help="worker threads exporting slices in parallel (default: CPU count)",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show progress on stderr: a bar on a terminal, else an event=export_progress log "
+        "line per interval (default on; runs shorter than one interval show none)",
+    )
+    parser.add_argument(
+        "--progress-interval-seconds",
+        type=float,
+        help="seconds between progress updates (default 1 on a terminal, 10 in a log)",
     )
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
@@ -169,10 +223,17 @@ def parse_options(argv: list[str], now: datetime) -> ExportOptions:
             "--until cannot be combined with --incremental: an incremental run exports every "
             "row committed since the last run"
         )
+    if args.update_state and window.until is not None:
+        parser.error(
+            "--until cannot be combined with --update-state: the watermarks would pass rows "
+            "received after --until that were not exported"
+        )
     if args.chunk_size <= 0:
         parser.error("--chunk-size must be > 0")
     if args.workers <= 0:
         parser.error("--workers must be > 0")
+    if args.progress_interval_seconds is not None and args.progress_interval_seconds <= 0:
+        parser.error("--progress-interval-seconds must be > 0")
     output_format = cast(OutputFormat, args.output_format)
     if args.include_raw_json and output_format != "parquet":
         parser.error(
@@ -186,8 +247,9 @@ def parse_options(argv: list[str], now: datetime) -> ExportOptions:
     output_dir = Path(args.output_dir or default_dir)
     exchanges = _csv_values(args.exchanges, upper=False)
     assets = _csv_values(args.assets, upper=True)
+    symbols = _csv_values(args.symbols, upper=True)
     state_key = (args.state_key or "").strip() or default_state_key(
-        args.input_glob, exchanges, assets
+        args.input_glob, exchanges, assets, symbols
     )
     return ExportOptions(
         input_glob=args.input_glob,
@@ -197,13 +259,20 @@ def parse_options(argv: list[str], now: datetime) -> ExportOptions:
         window=window,
         exchanges=exchanges,
         assets=assets,
+        symbols=symbols,
         include_connection_events=not args.skip_connection_events,
         incremental=args.incremental,
+        update_state=args.incremental if args.update_state is None else args.update_state,
         state_path=Path(args.state_path or output_dir / "_state" / STATE_FILE_NAME),
         state_key=state_key,
         list_only=args.list_only,
+        print_unique_exchanges=args.print_unique_exchanges,
+        print_unique_assets=args.print_unique_assets,
+        source_uniques_mode=cast(SourceUniquesMode, args.source_uniques_mode),
         include_raw_json=args.include_raw_json,
         chunk_rows=args.chunk_size,
         workers=args.workers,
+        progress=args.progress,
+        progress_interval_s=args.progress_interval_seconds,
         log_level=args.log_level,
     )

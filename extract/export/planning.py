@@ -78,6 +78,7 @@ def plan_table(
         until_text=window.until_text if windowed else None,
         exchanges=options.exchanges,
         assets=options.assets,
+        symbols=options.symbols,
     )
     fingerprint = snapshot.fingerprint
     keep_old_fingerprint = previous is not None and not recreated and previous.first_id is not None

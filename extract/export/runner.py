@@ -7,17 +7,15 @@ reported with its file name and leaves nothing behind, while the others are expo
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from tqdm import tqdm
-
+from extract.export.listing import Uniques, base_asset
 from extract.export.options import ExportOptions
 from extract.export.planning import TablePlan, plan_table
+from extract.export.progress import progress
 from extract.export.sinks import Sink
 from extract.export.sources import (
     MixedTypesError,
@@ -51,6 +49,12 @@ class SourceOutcome:
 
     def rows(self, table: str) -> int:
         return sum(outcome.rows for outcome in self.tables if outcome.plan.spec.name == table)
+
+    def issues(self, table: str) -> RowIssues:
+        return sum(
+            (outcome.issues for outcome in self.tables if outcome.plan.spec.name == table),
+            RowIssues(),
+        )
 
     def new_watermarks(self) -> SourceWatermarks:
         return SourceWatermarks(
@@ -239,6 +243,25 @@ def _export_source_once(
     return outcomes
 
 
+def exported_uniques(outcomes: list[SourceOutcome]) -> Uniques:
+    """The exchanges (of both tables) and base assets (of the ticks) of the exported rows."""
+    tables = [table for outcome in outcomes for table in outcome.tables]
+    return Uniques(
+        exchanges=tuple(sorted({e for table in tables for e in table.exchanges})),
+        assets=tuple(
+            sorted(
+                {
+                    base_asset(symbol)
+                    for table in tables
+                    if table.plan.spec.name == "market_ticks"
+                    for symbol in table.symbols
+                }
+            )
+        ),
+        failures=(),
+    )
+
+
 @dataclass(frozen=True)
 class PlannedSources:
     plans: dict[Path, list[TablePlan]]
@@ -274,25 +297,6 @@ def source_key(path: Path) -> str:
 
 # The bar shows no time left before this share of the rows is done: the first rows come after
 # a read's set-up time and in uneven slices, so an early rate is noise (it once said 1:14:20).
-ETA_AFTER_FRACTION = 0.05
-
-
-class RowProgress(tqdm):  # type: ignore[type-arg]
-    """tqdm over rows whose time left comes from the average rate of the whole run so far
-    (``smoothing=0``), shown only once ``ETA_AFTER_FRACTION`` of the rows are done."""
-
-    WITHOUT_ETA = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}]"
-
-    def __init__(self, *, total: int, **kwargs: Any) -> None:
-        super().__init__(total=total, smoothing=0, bar_format=self.WITHOUT_ETA, **kwargs)
-
-    def update(self, n: float | None = 1) -> bool | None:
-        done = self.n + (n or 0)
-        if self.bar_format is not None and done >= (self.total or 0) * ETA_AFTER_FRACTION:
-            self.bar_format = None  # tqdm's default format, with the time left
-        return super().update(n)
-
-
 def export_planned(
     sources: list[Path],
     planned: PlannedSources,
@@ -301,21 +305,14 @@ def export_planned(
 ) -> list[SourceOutcome]:
     """Export every planned source; failures are outcomes with an error, never exceptions."""
     outcomes = dict(planned.failures)
-    total = planned.rows_to_scan
-    with RowProgress(
-        total=total,
-        unit=" rows",
-        unit_scale=True,
-        desc="export",
-        file=sys.stderr,
-        delay=1.0,
-        disable=total == 0,
-    ) as progress:
+    with progress(
+        planned.rows_to_scan, enabled=options.progress, interval_s=options.progress_interval_s
+    ) as advance:
         if sink.parallel_sources:
-            outcomes |= _export_sliced(planned.plans, sink, options, progress.update)
+            outcomes |= _export_sliced(planned.plans, sink, options, advance)
         else:
             for path, plans in planned.plans.items():
-                outcomes[path] = export_source(path, sink, options, progress.update, plans)
+                outcomes[path] = export_source(path, sink, options, advance, plans)
     return [outcomes[path] for path in sources]
 
 

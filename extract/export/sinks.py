@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -49,9 +50,12 @@ class LakeSink:
 
     parallel_sources = True
 
-    def __init__(self, output_dir: Path, run_id: str, *, include_raw_json: bool) -> None:
+    def __init__(
+        self, output_dir: Path, run_id: str, *, include_raw_json: bool, clock: datetime
+    ) -> None:
         self._writer = PartitionWriter(output_dir, run_id)
         self._include_raw_json = include_raw_json
+        self._clock = clock  # the run's start: reception times after it (+10 min) are implausible
         self._files: dict[Path, list[Path]] = {}
         self._lock = threading.Lock()
 
@@ -60,7 +64,9 @@ class LakeSink:
             self._files[path] = []
 
     def write(self, spec: TableSpec, path: Path, chunk: pa.Table) -> ChunkWritten:
-        lake_rows = to_lake_rows(spec, chunk, path.name, with_raw_json=self._include_raw_json)
+        lake_rows = to_lake_rows(
+            spec, chunk, path.name, with_raw_json=self._include_raw_json, clock=self._clock
+        )
         files = self._writer.write(spec, lake_rows)
         with self._lock:
             self._files[path].extend(files)

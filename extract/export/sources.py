@@ -70,7 +70,8 @@ class TableSnapshot:
 
 @dataclass(frozen=True)
 class RowFilter:
-    """Which rows of a table to read: an id range, an optional time window, exchanges, assets."""
+    """Which rows of a table to read: an id range, an optional time window, exchanges, assets,
+    symbols."""
 
     after_id: int
     upto_id: int
@@ -78,6 +79,7 @@ class RowFilter:
     until_text: str | None = None
     exchanges: tuple[str, ...] = ()
     assets: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()  # upper case; matched against the landed symbol, upper-cased
 
 
 def discover_sources(input_glob: str) -> list[Path]:
@@ -224,6 +226,12 @@ def where_clause(spec: TableSpec, row_filter: RowFilter) -> str:
         if spec.name == "connection_events":
             in_assets = f"(symbol is null or {in_assets})"
         conditions.append(in_assets)
+    if row_filter.symbols:
+        listed = ", ".join(sql_literal(symbol) for symbol in row_filter.symbols)
+        in_symbols = f"upper(symbol) in ({listed})"
+        if spec.name == "connection_events":
+            in_symbols = f"(symbol is null or {in_symbols})"
+        conditions.append(in_symbols)
     return " and ".join(conditions)
 
 

@@ -12,16 +12,15 @@ by a run that was killed are known and removed by the next run before it starts.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from extract import lockfile
 from extract.export.files import write_json_atomic
 from extract.export.tables import TableName
 
@@ -84,9 +83,23 @@ class StateDocument:
         return replace(self, profiles={**self.profiles, key: profile})
 
 
-def default_state_key(input_glob: str, exchanges: tuple[str, ...], assets: tuple[str, ...]) -> str:
-    """A stable key for a source scope: the input glob and the filters (as the original)."""
-    descriptor = {"input_glob": input_glob, "exchanges": list(exchanges), "assets": list(assets)}
+def default_state_key(
+    input_glob: str,
+    exchanges: tuple[str, ...],
+    assets: tuple[str, ...],
+    symbols: tuple[str, ...] = (),
+) -> str:
+    """A stable key for a source scope: the input glob and the filters (as the original).
+
+    ``symbols`` joins the key only when given, so the keys of runs without it are unchanged.
+    """
+    descriptor: dict[str, object] = {
+        "input_glob": input_glob,
+        "exchanges": list(exchanges),
+        "assets": list(assets),
+    }
+    if symbols:
+        descriptor["symbols"] = list(symbols)
     encoded = json.dumps(descriptor, separators=(",", ":"), sort_keys=True).encode()
     return f"default_{hashlib.sha256(encoded).hexdigest()[:16]}"
 
@@ -94,19 +107,11 @@ def default_state_key(input_glob: str, exchanges: tuple[str, ...], assets: tuple
 @contextmanager
 def exclusive_lock(state_path: Path) -> Iterator[None]:
     """Hold the state's lock file for the whole run: two exports on one state must not overlap."""
-    lock_path = state_path.with_name(f"{state_path.name}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise StateError(
-                f"{state_path}: another export is running with this state file"
-            ) from error
-        yield
-    finally:
-        os.close(descriptor)
+        with lockfile.exclusive_lock(state_path.with_name(f"{state_path.name}.lock")):
+            yield
+    except lockfile.LockBusy as error:
+        raise StateError(f"{state_path}: another export is running with this state file") from error
 
 
 def load_state(state_path: Path) -> StateDocument:

@@ -24,9 +24,10 @@ from extract.export.tables import (
 from extract.timeutil import parse_utc
 
 NO_EXCHANGE: Final = "__none__"
-# The plausible window of reception times, as dbt's staging applies it (dbt vars
-# min_plausible_ts_utc and max_future_ts_minutes; keep them equal): rows outside it are exported,
-# warned about here and quarantined by dbt.
+# The plausible window of reception times, as dbt's staging applies it: the dbt vars
+# min_plausible_ts_utc and max_future_ts_minutes (dbt_project.yml) hold the same values, and
+# tests/export/test_row_issues.py fails when the two drift apart. Rows outside it are
+# exported, warned about here (event=implausible_times) and quarantined by dbt.
 MIN_PLAUSIBLE_UTC: Final = datetime(2009, 1, 3, tzinfo=UTC)
 MAX_FUTURE: Final = timedelta(minutes=10)
 
@@ -119,18 +120,19 @@ def with_valid_text(chunk: pa.Table) -> tuple[pa.Table, int]:
     return chunk, int(repaired_rows.sum())
 
 
-def implausible_count(times: pa.Array, now: datetime) -> int:
-    """Non-null times before MIN_PLAUSIBLE_UTC or after now + MAX_FUTURE."""
+def implausible_count(times: pa.Array, clock: datetime) -> int:
+    """Non-null times before MIN_PLAUSIBLE_UTC or after the export's clock + MAX_FUTURE."""
     outside = pc.or_(
         pc.less(times, pa.scalar(MIN_PLAUSIBLE_UTC, TIMESTAMP_UTC)),
-        pc.greater(times, pa.scalar(now + MAX_FUTURE, TIMESTAMP_UTC)),
+        pc.greater(times, pa.scalar(clock + MAX_FUTURE, TIMESTAMP_UTC)),
     )
     return int(pc.sum(outside).as_py() or 0)
 
 
 def to_lake_rows(
-    spec: TableSpec, raw: pa.Table, source_file: str, *, with_raw_json: bool
+    spec: TableSpec, raw: pa.Table, source_file: str, *, with_raw_json: bool, clock: datetime
 ) -> LakeRows:
+    """Lake rows of a chunk; ``clock`` (the export run's start) bounds plausible times."""
     raw, repaired_text = with_valid_text(raw)
     if spec is MARKET_TICKS:
         event_time = _timestamp(raw["ingestion_ts_us"], raw["ingestion_ts_text"])
@@ -161,7 +163,7 @@ def to_lake_rows(
     )
     issues = RowIssues(
         unparseable_times=event_time.null_count,
-        implausible_times=implausible_count(event_time, datetime.now(UTC)),
+        implausible_times=implausible_count(event_time, clock),
         repaired_text=repaired_text,
     )
     return LakeRows(rows, day, exchange_id, issues)

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tools.publish import PublishError, main, publish
+from tools.publish import PublishError, publish
 
 HOLD_WRITE_LOCK = (
     "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
@@ -82,25 +82,6 @@ def test_publish_refuses_while_a_writer_holds_the_build_and_keeps_serving(
         writer.wait(timeout=30)
     assert served_version(serving) == 1
     assert not list(tmp_path.glob("*.publishing"))
-
-
-def test_cli_reports_a_missing_build_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "nothing.duckdb"
-    code = main(
-        [
-            "--build-path",
-            str(missing),
-            "--serving-path",
-            str(tmp_path / "s.duckdb"),
-            "--no-build-check",
-        ]
-    )
-    assert code == 1
-    assert capsys.readouterr().err.strip() == (
-        f"[publish] error: {missing} does not exist: run `make build` first"
-    )
 
 
 def test_publish_refuses_to_serve_the_build_file_itself(tmp_path: Path) -> None:

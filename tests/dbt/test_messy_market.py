@@ -19,8 +19,7 @@ from bench.pandas_reference import compute_all
 from extract.export.cli import main as export_main
 from tests.fixtures.messy_market import DAY, REJECTED_ROWS, write_messy_landing_db
 from tests.fixtures.reference_compare import assert_matches_reference
-from tests.fixtures.warehouse import DbtRun, WarehouseBuildError, build_warehouse
-from tools.publish import main as publish_main
+from tests.fixtures.warehouse import DbtRun, build_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -351,41 +350,3 @@ def test_interpolation_mode_builds_the_same_lake(tmp_path: Path) -> None:
         assert kraken_fill_methods(connection) == {"observed": 58, "interpolation": 2}
     finally:
         connection.close()
-
-
-def run_results_of(duckdb_path: Path) -> Path:
-    """Where tests.fixtures.warehouse points dbt's target directory for this warehouse."""
-    return duckdb_path.parent / f"{duckdb_path.stem}_dbt" / "target" / "run_results.json"
-
-
-def test_publish_serves_only_a_build_that_succeeded(
-    messy_build: tuple[Path, DbtRun], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # The messy build succeeded with warnings: it is published.
-    duckdb_path = messy_build[0]
-    serving = tmp_path / "serving.duckdb"
-    arguments = ["--build-path", str(duckdb_path), "--serving-path", str(serving)]
-    assert publish_main([*arguments, "--run-results", str(run_results_of(duckdb_path))]) == 0
-    assert serving.is_file()
-
-    # A build that fails at run time (staging's SQL cannot bind a var that is no number) is
-    # refused, naming the failed node, and the previously published file stays.
-    failed_path = tmp_path / "failed.duckdb"
-    lake_dir = duckdb_path.parent / "lake"
-    with pytest.raises(WarehouseBuildError):
-        build_warehouse(lake_dir, failed_path, dbt_vars={"max_plausible_price": "no_number"})
-    published_before = serving.stat().st_mtime_ns
-    code = publish_main(
-        [
-            "--build-path",
-            str(failed_path),
-            "--serving-path",
-            str(serving),
-            "--run-results",
-            str(run_results_of(failed_path)),
-        ]
-    )
-    assert code == 1
-    error = capsys.readouterr().err
-    assert "model.crypto_warehouse.stg_lake__market_ticks (error)" in error
-    assert serving.stat().st_mtime_ns == published_before

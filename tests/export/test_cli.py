@@ -73,6 +73,9 @@ def test_the_module_entry_point_runs_the_export(
         (["--incremental", "--until", "2026-11-18"], "--until cannot be combined with"),
         (["--output-format", "xlsx"], "invalid choice: 'xlsx'"),
         (["--chunk-size", "0"], "--chunk-size must be > 0"),
+        (["--update-state", "--until", "2026-11-18"], "--until cannot be combined with --update"),
+        (["--progress-interval-seconds", "0"], "--progress-interval-seconds must be > 0"),
+        (["--source-uniques-mode", "all"], "invalid choice: 'all'"),
         (["--output-format", "csv", "--include-raw-json"], "--include-raw-json applies to"),
     ],
 )

@@ -6,13 +6,14 @@ import csv
 import json
 import re
 import sqlite3
+import tracemalloc
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from export.lake_checks import run_export, source_keys
-from export.landing_factory import Landing
+from export.landing_factory import Landing, make_landing
 
 # a fixed end keeps the window on the generated data whatever today's date
 LAST_100H = ("--hours", "100", "--until", "2026-11-19T00:00:00Z")
@@ -120,3 +121,35 @@ def test_a_failed_source_leaves_no_rows_in_a_legacy_file(
     assert [f["file"] for f in metadata["source"]["failed_files"]] == [
         str(landing_dir / "worker_3.sqlite")
     ]
+
+
+def _peak_python_bytes(landing_dir: Path, out: Path, *extra: str) -> int:
+    """Peak memory of Python objects (tracemalloc) during one real export."""
+    tracemalloc.start()
+    try:
+        assert run_export(landing_dir, out, "--workers", "1", *extra) == 0
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output_format", ["sqlite", "json"])
+def test_legacy_output_memory_follows_neither_the_source_size_nor_the_chunk_size(
+    tmp_path: Path, output_format: str
+) -> None:
+    small, large = tmp_path / "small", tmp_path / "large"
+    for directory, ticks in ((small, 8_000), (large, 48_000)):
+        directory.mkdir()
+        make_landing(directory / "worker_0.sqlite", ticks=ticks, events=0)
+    fmt = ("--output-format", output_format)
+
+    small_source = _peak_python_bytes(small, tmp_path / "a", *fmt, "--chunk-size", "8000")
+    large_source = _peak_python_bytes(large, tmp_path / "b", *fmt, "--chunk-size", "8000")
+    large_chunks = _peak_python_bytes(large, tmp_path / "c", *fmt, "--chunk-size", "48000")
+
+    # Six times the rows, or chunks six times larger: Python objects are made a few thousand rows
+    # at a time, so their peak stays put (only the chunk's compact Arrow columns grow with it;
+    # making the whole 48,000-row chunk's objects at once measured 42.6 MB against 7.4 MB).
+    assert large_source < 1.5 * small_source
+    assert large_chunks < 1.5 * small_source

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from extract.export.runner import ETA_AFTER_FRACTION, RowProgress
+from extract.export.progress import ETA_AFTER_FRACTION, RowProgress
 
 
 def bar(total: int) -> RowProgress:

@@ -101,7 +101,11 @@ def test_exact_window_and_filters_select_only_matching_rows(
     assert 0 < len(expected) < sum(x.ticks for x in three_landings)
     assert lake_keys(lake_dir, "market_ticks") == expected
     (metadata,) = run_metadata(lake_dir)
-    assert metadata["filters"] == {"exchanges": ["binance", "kraken"], "assets": ["BTC", "ETH"]}
+    assert metadata["filters"] == {
+        "exchanges": ["binance", "kraken"],
+        "assets": ["BTC", "ETH"],
+        "symbols": [],
+    }
     assert metadata["uniques"]["exported"]["assets"] == ["BTC", "ETH"]
     assert metadata["uniques"]["source"]["exchanges"] == ["binance", "coinbase", "kraken"]
     assert metadata["query_bounds"]["market_ticks"]["lower_utc"] == since
