@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from extract.landing.schema import TABLES
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON_PACKAGES = ("extract", "forecasting", "tools", "superset_config", "bench")
 OPTION_SOURCES = ("extract", "forecasting", "tools")
@@ -123,22 +125,9 @@ def code_files(repo: Path) -> Iterator[Path]:
     yield repo / "Makefile"
 
 
-def landing_tables(repo: Path) -> dict[str, frozenset[str]]:
-    """Table -> columns, from the CREATE TABLE statements in extract/landing/schema.py."""
-    module = ast.parse((repo / "extract/landing/schema.py").read_text(encoding="utf-8"))
-    ddl = "".join(
-        node.value.value
-        for node in ast.walk(module)
-        if isinstance(node, ast.AnnAssign | ast.Assign)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-        and "CREATE TABLE" in node.value.value
-    )
-    tables: dict[str, set[str]] = {}
-    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", ddl, re.S):
-        columns = {line.split()[0] for line in body.strip().splitlines() if line.strip()}
-        tables.setdefault(name, set()).update(columns)
-    return {name: frozenset(columns) for name, columns in tables.items()}
+def landing_tables() -> dict[str, frozenset[str]]:
+    """Table -> columns, from the landing schema's column declarations."""
+    return {name: frozenset(column.name for column in columns) for name, columns in TABLES.items()}
 
 
 def event_types(repo: Path) -> frozenset[str]:
@@ -279,7 +268,7 @@ def load_vocabulary(repo: Path = REPO) -> Vocabulary:
         models=frozenset(models),
         dbt_schemas=frozenset(schemas),
         sources=sources,
-        landing_tables=landing_tables(repo),
+        landing_tables=landing_tables(),
         model_columns=columns,
         event_types=event_types(repo),
         cli_options=argparse_options(repo),
