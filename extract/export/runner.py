@@ -203,7 +203,8 @@ def _logged(outcome: SourceOutcome) -> SourceOutcome:
         if issues.implausible_times:
             log.warning(
                 "event=implausible_times file=%s table=%s rows=%d note=time before %s or over "
-                "%d min after the export's clock; exported, dbt quarantines these rows",
+                "%d min after the export's clock; exported as they are, the warehouse quarantines "
+                "them",
                 outcome.path,
                 name,
                 issues.implausible_times,
