@@ -9,12 +9,14 @@ DBT         := .venv/bin/dbt
 DBT_ARGS    := --project-dir dbt_project --profiles-dir dbt_project
 SANDBOX_PORT ?= 8765
 DEMO_SECONDS ?= 90
+# The Chromium the browser tests, benchmarks and diagrams drive: an existing one if on PATH.
+export CHROMIUM_PATH ?= $(or $(shell command -v chromium 2>/dev/null),$(shell command -v chromium-browser 2>/dev/null),/usr/bin/chromium)
 export DWH_DUCKDB_PATH ?= $(CURDIR)/data/warehouse/build.duckdb
 export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
 export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
 
 .PHONY: help setup setup-browser demo test lint fmt typecheck sandbox extract export build \
-        docs-serve forecast publish refresh dashboard superset diagrams bench faults soak clean
+        docs-serve forecast refresh publish dashboard superset diagrams bench faults soak clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -33,10 +35,20 @@ $(UV):
 
 setup: .venv/.synced .venv-superset/.synced ## create both environments (ETL at .venv, Superset at .venv-superset)
 
-setup-browser: ## install Debian's Chromium for the browser tests (once)
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+setup-browser: ## use $(CHROMIUM_PATH), or install Debian's chromium with apt-get (says so first)
+	@if [ -x "$(CHROMIUM_PATH)" ]; then \
+	  echo "browser tests use Chromium at $(CHROMIUM_PATH) (CHROMIUM_PATH=... to use another)"; \
+	else \
+	  echo "No Chromium at CHROMIUM_PATH=$(CHROMIUM_PATH); the browser tests and 'make diagrams' need one."; \
+	  echo "Installing Debian's 'chromium' package: apt-get update && apt-get install -y chromium"; \
+	  echo "(as root; to skip this, set CHROMIUM_PATH=/path/to/chromium)"; \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "not root: run the apt-get line above as root, or set CHROMIUM_PATH" >&2; exit 1; \
+	  fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
 
-demo: setup ## run the whole pipeline on the local sandbox and serve the dashboard
+demo: setup ## the whole pipeline on the local sandbox, then serve the dashboard (DEMO_SOURCE=live: real exchanges)
 	$(PY) -m tools.demo --seconds $(DEMO_SECONDS) --sandbox-port $(SANDBOX_PORT)
 
 test: setup setup-browser lint ## run every test (lint, types, unit, dbt, fault suite, browser)

@@ -28,14 +28,14 @@ import aiohttp
 from aiohttp import WSMessage, WSMsgType
 
 from bench.result import BenchResult
-from extract.collector.adapters import adapter_for
 from extract.collector.capture import ExchangeCapture, install_capture
 from extract.collector.config import build_config
 from extract.collector.pipeline import LandingPipeline
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.session import ExchangeSession
 from extract.collector.writer import LandingWriter
-from extract.sandbox.client import build_exchange
+from extract.exchanges import spec_for
+from extract.exchanges.client import build_exchange
 from extract.sandbox.process import SandboxProcess
 
 EXCHANGE = "binance"
@@ -127,7 +127,7 @@ async def _offline_rates(url: str, client_url: str, frames: list[str]) -> Offlin
         try:
             await asyncio.wait_for(plain.load_markets(), timeout=30)
             await asyncio.wait_for(capturing.load_markets(), timeout=30)
-            capture = ExchangeCapture(EXCHANGE, adapter_for(EXCHANGE), _NullSink())
+            capture = ExchangeCapture(EXCHANGE, spec_for(EXCHANGE), _NullSink())
             install_capture(capturing, capture)
             plain_client = plain.client(client_url)
             capturing_client = capturing.client(client_url)

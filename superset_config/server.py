@@ -50,7 +50,8 @@ def admin_commands(settings: SupersetSettings) -> list[list[str]]:
 
 
 def import_commands(settings: SupersetSettings, bundle: Path) -> list[list[str]]:
-    return [["import-dashboards", "-p", str(bundle), "-u", settings.admin_username]]
+    """Datasets, charts and dashboards, each overwritten by UUID (cli_batch's import-bundle)."""
+    return [["import-bundle", "-p", str(bundle), "-u", settings.admin_username]]
 
 
 def setup_commands(settings: SupersetSettings, initialise: bool = True) -> list[list[str]]:

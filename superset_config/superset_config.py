@@ -11,16 +11,24 @@ Settings (environment variable -> meaning):
   database file itself (default none).
 - ``SUPERSET_LOG_LEVEL``: Python log level name (default ``INFO``).
 - ``SUPERSET_ROW_LIMIT``: default row limit of a chart query (default 50000).
+- ``SUPERSET_AUTH_RATE_LIMIT``: login attempts allowed per client address, in the syntax of the
+  ``limits`` library (default ``10 per minute``), counted over a moving window.
+- ``SUPERSET_RATELIMIT_STORAGE_URI``: where the counts are kept (default a SQLite file in
+  ``SUPERSET_HOME``, shared by every gunicorn worker; ``redis://...`` for several hosts).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
-from typing import Any
+import time
+from contextlib import closing as contextlib_closing
+from typing import Any, ClassVar
 
 import duckdb_engine
+from limits.storage import MovingWindowSupport, Storage
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 
@@ -51,8 +59,11 @@ def _metadata_db_uri() -> str:
     explicit = os.environ.get("SUPERSET_METADATA_DB_URI")
     if explicit:
         return explicit
-    home = os.environ.get("SUPERSET_HOME") or os.path.expanduser("~/.superset")
-    return f"sqlite:///{os.path.join(home, 'superset.db')}?check_same_thread=false"
+    return f"sqlite:///{os.path.join(_superset_home(), 'superset.db')}?check_same_thread=false"
+
+
+def _superset_home() -> str:
+    return os.environ.get("SUPERSET_HOME") or os.path.expanduser("~/.superset")
 
 
 def _allowed_directories() -> list[str]:
@@ -160,3 +171,163 @@ DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
 ROW_LIMIT = int(os.environ.get("SUPERSET_ROW_LIMIT", "50000"))
 LOG_LEVEL = getattr(logging, os.environ.get("SUPERSET_LOG_LEVEL", "INFO").upper())
+
+
+class SQLiteRateLimitStorage(Storage, MovingWindowSupport):  # type: ignore[misc]
+    """Rate-limit counts in one SQLite file, shared by every gunicorn worker on this host.
+
+    The ``limits`` library keeps counts in memory (one count per worker process, so two workers
+    allow twice the limit) or in a server (Redis, Memcached, MongoDB). A file needs no server:
+    each check is one short ``BEGIN IMMEDIATE`` transaction, so concurrent workers queue on the
+    file's write lock and never lose a count. URI: ``dwh+sqlite:///<absolute path>``.
+    """
+
+    STORAGE_SCHEME: ClassVar[list[str]] = ["dwh+sqlite"]
+    BUSY_TIMEOUT_S = 10.0
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._path = uri.split("://", 1)[1]
+        with self._connection() as connection:
+            connection.execute("pragma journal_mode = wal")
+            connection.execute(
+                "create table if not exists window_entries (key text not null, at real not null)"
+            )
+            connection.execute(
+                "create index if not exists window_entries_key on window_entries (key, at)"
+            )
+            connection.execute(
+                "create table if not exists counters "
+                "(key text primary key, count integer not null, expires_at real not null)"
+            )
+
+    def _connection(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._path, timeout=self.BUSY_TIMEOUT_S, isolation_level=None)
+
+    def _write(self, work: Any) -> Any:
+        connection = self._connection()
+        try:
+            connection.execute("begin immediate")
+            result = work(connection)
+            connection.execute("commit")
+            return result
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("rollback")
+            raise
+        finally:
+            connection.close()
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return sqlite3.Error
+
+    # Moving window (RATELIMIT_STRATEGY = "moving-window"): one row per counted request.
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+
+        def acquire(connection: sqlite3.Connection) -> bool:
+            connection.execute(
+                "delete from window_entries where key = ? and at <= ?", (key, now - expiry)
+            )
+            (used,) = connection.execute(
+                "select count(*) from window_entries where key = ?", (key,)
+            ).fetchone()
+            if used + amount > limit:
+                return False
+            connection.executemany(
+                "insert into window_entries values (?, ?)", [(key, now)] * amount
+            )
+            return True
+
+        return bool(self._write(acquire))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        with contextlib_closing(self._connection()) as connection:
+            oldest, used = connection.execute(
+                "select min(at), count(*) from window_entries where key = ? and at > ?",
+                (key, now - expiry),
+            ).fetchone()
+        return (oldest if oldest is not None else now), int(used)
+
+    # Fixed window: a counter per key that starts again once it expires.
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+
+        def increment(connection: sqlite3.Connection) -> int:
+            row = connection.execute(
+                "select count, expires_at from counters where key = ?", (key,)
+            ).fetchone()
+            count = amount if row is None or row[1] <= now else row[0] + amount
+            expires_at = now + expiry if row is None or row[1] <= now else row[1]
+            connection.execute(
+                "insert or replace into counters values (?, ?, ?)", (key, count, expires_at)
+            )
+            return count
+
+        return int(self._write(increment))
+
+    def get(self, key: str) -> int:
+        with contextlib_closing(self._connection()) as connection:
+            row = connection.execute(
+                "select count from counters where key = ? and expires_at > ?", (key, time.time())
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        with contextlib_closing(self._connection()) as connection:
+            row = connection.execute(
+                "select expires_at from counters where key = ?", (key,)
+            ).fetchone()
+        return float(row[0]) if row else time.time()
+
+    def check(self) -> bool:
+        try:
+            with contextlib_closing(self._connection()) as connection:
+                connection.execute("select 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
+    def reset(self) -> int:
+        def delete_all(connection: sqlite3.Connection) -> int:
+            deleted = connection.execute("delete from counters").rowcount
+            return int(deleted + connection.execute("delete from window_entries").rowcount)
+
+        return int(self._write(delete_all))
+
+    def clear(self, key: str) -> None:
+        def delete_key(connection: sqlite3.Connection) -> None:
+            connection.execute("delete from counters where key = ?", (key,))
+            connection.execute("delete from window_entries where key = ?", (key,))
+
+        self._write(delete_key)
+
+
+# Failed (and successful) logins per client address, for the login form and the REST login,
+# counted across every gunicorn worker. Superset leaves rate limiting off outside
+# SUPERSET_ENV=production; here it is always on, for logins only (no app-wide request limit).
+RATELIMIT_ENABLED = True
+RATELIMIT_APPLICATION = None
+RATELIMIT_STRATEGY = "moving-window"
+RATELIMIT_STORAGE_URI = os.environ.get("SUPERSET_RATELIMIT_STORAGE_URI") or (
+    "dwh+sqlite:///" + os.path.join(os.path.abspath(_superset_home()), "rate_limits.sqlite")
+)
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = os.environ.get("SUPERSET_AUTH_RATE_LIMIT", "10 per minute")
+# Flask-AppBuilder limits the login form (its auth view) only; the REST login is limited by
+# Flask-Limiter's default limit, which every other request is exempt from.
+REST_LOGIN_PATH = "/api/v1/security/login"
+
+
+def _is_not_a_rest_login() -> bool:
+    from flask import request
+
+    return not (request.method == "POST" and request.path.rstrip("/") == REST_LOGIN_PATH)
+
+
+RATELIMIT_DEFAULT = AUTH_RATE_LIMIT
+RATELIMIT_DEFAULTS_EXEMPT_WHEN = _is_not_a_rest_login

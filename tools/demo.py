@@ -1,8 +1,10 @@
-"""`make demo`: the whole pipeline end to end, on real exchanges when reachable, else the sandbox.
+"""`make demo`: the whole pipeline end to end on the local sandbox (live exchanges only when asked).
 
-Each stage runs as its own process with the same commands a user would type, so the demo is
-also a smoke test of the CLIs. Stages: sandbox (when offline) -> collect -> export -> dbt build ->
-forecast -> dbt build (forecast marts) -> publish -> Superset.
+The source is the sandbox unless ``--source live`` or ``DEMO_SOURCE=live`` says otherwise: a demo
+never switches to the internet by itself. Each stage runs as its own process with the same
+commands a user would type, so the demo is also a smoke test of the CLIs. Stages: sandbox (unless
+live) -> collect -> export -> dbt build -> forecast -> dbt build (forecast marts) -> publish ->
+Superset.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from extract.exchanges import EXCHANGES
 from extract.sandbox.process import SandboxProcess
 from tools.refresh import FORECAST_MARTS
 
@@ -31,7 +33,9 @@ WAREHOUSE_PATHS = {
     "DWH_SERVING_PATH": "data/warehouse/serving.duckdb",
     "DWH_LAKE_DIR": "data/lake",
 }
-LIVE_PROBE_HOSTS = (("api.binance.com", 443), ("api.kraken.com", 443))
+SOURCE_ENV = "DEMO_SOURCE"
+SOURCES = ("sandbox", "live")
+LIVE_EXCHANGES = ",".join(EXCHANGES)
 # How long a stage may take to stop cleanly (the collector drains, Superset stops gunicorn).
 STAGE_STOP_TIMEOUT_S = 60.0
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -39,16 +43,6 @@ EXIT_TERMINATED = 128 + signal.SIGTERM
 
 def log(message: str) -> None:
     print(f"[demo] {message}", flush=True)
-
-
-def exchanges_reachable(timeout_s: float = 3.0) -> bool:
-    for host, port in LIVE_PROBE_HOSTS:
-        try:
-            with socket.create_connection((host, port), timeout=timeout_s):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 class StageRunner:
@@ -129,20 +123,24 @@ def run_pipeline(stages: StageRunner, collect_args: list[str], seconds: int, ser
         stages.run("Superset", [PY, "-m", "superset_config.manage", "serve"])
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str], environ: dict[str, str] | None = None) -> argparse.Namespace:
+    environ = dict(os.environ) if environ is None else environ
     parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__)
     parser.add_argument("--seconds", type=int, default=90, help="how long to collect (default 90)")
     parser.add_argument("--sandbox-port", type=int, default=8765)
     parser.add_argument(
         "--source",
-        choices=("auto", "sandbox", "live"),
-        default="auto",
-        help="auto: live exchanges when reachable, else the local sandbox",
+        choices=SOURCES,
+        default=environ.get(SOURCE_ENV) or "sandbox",
+        help=f"sandbox (default; ${SOURCE_ENV} overrides it): the local fake exchanges, no "
+        f"internet; live: {LIVE_EXCHANGES} over the internet",
     )
     parser.add_argument("--no-serve", action="store_true", help="stop after importing dashboards")
     args = parser.parse_args(argv)
     if args.seconds <= 0:
         parser.error("--seconds must be positive")
+    if args.source not in SOURCES:
+        parser.error(f"${SOURCE_ENV} must be one of {', '.join(SOURCES)}, got {args.source!r}")
     return args
 
 
@@ -152,14 +150,11 @@ def main(argv: Sequence[str]) -> int:
         os.environ.setdefault(variable, str(REPO / default))
     Path(os.environ["DWH_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     stages = StageRunner()
-    source = args.source
-    if source == "auto":
-        source = "live" if exchanges_reachable() else "sandbox"
-        log(f"exchanges {'reachable' if source == 'live' else 'unreachable'}: using {source}")
-    if source == "live":
-        live_exchanges = "binance,kraken,coinbase,okx"
-        run_pipeline(stages, ["--exchanges", live_exchanges], args.seconds, not args.no_serve)
+    if args.source == "live":
+        log(f"source: live exchanges {LIVE_EXCHANGES} (--source live)")
+        run_pipeline(stages, ["--exchanges", LIVE_EXCHANGES], args.seconds, not args.no_serve)
         return 0
+    log("source: the local sandbox (--source live or DEMO_SOURCE=live for real exchanges)")
     with SandboxProcess(port=args.sandbox_port) as sandbox:
         log(f"sandbox serving at {sandbox.url}")
         run_pipeline(stages, ["--sandbox", sandbox.url], args.seconds, not args.no_serve)

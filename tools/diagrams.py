@@ -9,7 +9,7 @@ Derived (never edited by hand): diagrams/5_marts/generated_dbt_lineage.mmd from 
     python -m tools.diagrams FILE.mmd ...    # render just these files
 
 Rendering uses mermaid-cli from the npm registry (installed into tools/mermaid/node_modules by
-`npm ci` on first use) driving the system Chromium (/usr/bin/chromium) through
+`npm ci` on first use) driving the system Chromium (/usr/bin/chromium, or $CHROMIUM_PATH) through
 tools/mermaid/puppeteer-config.json: no browser is ever downloaded. All files render in one
 Chromium process (tools/mermaid/render.mjs), each SVG beside its source.
 """
@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,18 +89,27 @@ def render(sources: Sequence[Path]) -> None:
     if not sources:
         raise DiagramError(f"no .mmd files to render under {DIAGRAMS_DIR}")
     launch = json.loads(PUPPETEER_CONFIG.read_text(encoding="utf-8"))
+    launch["executablePath"] = os.environ.get("CHROMIUM_PATH") or launch["executablePath"]
     if not Path(launch["executablePath"]).exists():
-        raise DiagramError(f"{launch['executablePath']} not found: run `make setup-browser`")
+        raise DiagramError(
+            f"{launch['executablePath']} not found: run `make setup-browser` "
+            "or set CHROMIUM_PATH to a Chromium binary"
+        )
     ensure_mermaid_cli()
     node = shutil.which("node")
     if node is None:
         raise DiagramError("node not found: install Node.js 20+ (apt-get install nodejs npm)")
-    command = [node, "render.mjs", str(PUPPETEER_CONFIG), *(str(path) for path in sources)]
     print(f"[diagrams] rendering {len(sources)} diagram(s)", flush=True)
-    try:
-        completed = subprocess.run(command, cwd=MERMAID_DIR, check=False, timeout=RENDER_TIMEOUT_S)
-    except subprocess.TimeoutExpired as error:
-        raise DiagramError(f"rendering took longer than {RENDER_TIMEOUT_S} s") from error
+    with tempfile.TemporaryDirectory(prefix="puppeteer-") as scratch:
+        config = Path(scratch) / "puppeteer-config.json"
+        config.write_text(json.dumps(launch), encoding="utf-8")
+        command = [node, "render.mjs", str(config), *(str(path) for path in sources)]
+        try:
+            completed = subprocess.run(
+                command, cwd=MERMAID_DIR, check=False, timeout=RENDER_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired as error:
+            raise DiagramError(f"rendering took longer than {RENDER_TIMEOUT_S} s") from error
     if completed.returncode != 0:
         raise DiagramError("some diagrams failed to render (see the error lines above)")
 

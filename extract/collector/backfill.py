@@ -4,6 +4,13 @@ A gap runs from the last live tick (or the disconnect) to the first tick after t
 Every 1-minute candle that overlaps it is landed once per worker life (a watermark per symbol
 skips candles already landed), with ``source = 'backfill'``, ``price = close`` and the candle's
 open time as the exchange time, so it is never mistaken for a live tick.
+
+A request the exchange rate-limits (HTTP 429: ccxt's ``RateLimitExceeded`` / ``DDoSProtection``)
+or cannot serve (``ExchangeNotAvailable``, ``RequestTimeout``, other network errors, our own
+timeout) is retried up to ``retries`` times, each after the backoff
+(:class:`extract.collector.backoff.Backoff`, at least the exchange's ``Retry-After``) and
+recorded as a ``backfill_retry`` event; only when the retries are spent is the symbol given up
+with ``backfill_failed``.
 """
 
 from __future__ import annotations
@@ -15,7 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import ccxt
+
+from extract.collector.backoff import Backoff, retry_after_s
 from extract.collector.capture import ExchangeCapture
+from extract.collector.logs import describe_error
 from extract.collector.records import Tick
 from extract.timeutil import epoch_us_now, iso_ms_from_epoch_ms, iso_ms_from_epoch_us
 
@@ -91,6 +102,8 @@ class Backfiller:
         *,
         max_minutes: int,
         timeout_s: float,
+        backoff: Backoff,
+        retries: int,
     ) -> None:
         self.exchange = exchange
         self.capture = capture
@@ -98,6 +111,8 @@ class Backfiller:
         self.market_types = market_types
         self.max_minutes = max_minutes
         self.timeout_s = timeout_s
+        self.backoff = backoff
+        self.retries = retries
         self.watermarks: dict[str, int] = {}
         self.rows_landed = 0
         self._lock = asyncio.Lock()
@@ -120,10 +135,7 @@ class Backfiller:
         max_pages = (until_ms - first_minute_ms) // MINUTE_MS // 100 + 2
         for _ in range(max_pages):
             remaining = (until_ms - cursor_ms) // MINUTE_MS + 2
-            page = await asyncio.wait_for(
-                self.exchange.fetch_ohlcv(symbol, "1m", cursor_ms, remaining),
-                timeout=self.timeout_s,
-            )
+            page = await self._fetch_page(symbol, cursor_ms, remaining)
             fresh = [candle for candle in page or [] if int(candle[0]) >= cursor_ms]
             if not fresh:
                 break
@@ -132,6 +144,34 @@ class Backfiller:
             if cursor_ms > until_ms:
                 break
         return candles
+
+    async def _fetch_page(self, symbol: str, since_ms: int, limit: int) -> list[Sequence[Any]]:
+        """One OHLCV request, retried while the exchange rate-limits it or is unavailable."""
+        for attempt in range(1, self.retries + 2):
+            try:
+                page: list[Sequence[Any]] = await asyncio.wait_for(
+                    self.exchange.fetch_ohlcv(symbol, "1m", since_ms, limit),
+                    timeout=self.timeout_s,
+                )
+                return page
+            except (ccxt.NetworkError, TimeoutError) as error:
+                if attempt > self.retries:
+                    raise
+                rate_limited = isinstance(error, ccxt.RateLimitExceeded | ccxt.DDoSProtection)
+                asked_s = retry_after_s(self.exchange) if rate_limited else None
+                delay = self.backoff.delay_s(attempt, asked_s)
+                self.capture.emit(
+                    "backfill_retry",
+                    symbol=symbol,
+                    level=logging.WARNING,
+                    reason="rate_limited" if rate_limited else "unavailable",
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    retry_after_s=asked_s,
+                    error=describe_error(error),
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _repair(self, gap: Gap) -> int:
         capture = self.capture
@@ -157,7 +197,8 @@ class Backfiller:
                     "backfill_failed",
                     symbol=symbol,
                     level=logging.WARNING,
-                    error=f"{type(error).__name__}: {error}"[:300],
+                    attempts=self.retries + 1,
+                    error=describe_error(error),
                 )
                 continue
             ticks = candle_ticks(

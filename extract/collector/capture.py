@@ -6,8 +6,9 @@ reach the caller. The capture therefore works inside ccxt, on one exchange insta
 - the instance's class is swapped for a subclass whose ``client(url)`` wraps each new websocket
   client's ``handle_message`` (the first Python code a received frame reaches, before JSON
   decoding) to stamp the arrival time, count bytes and contain exceptions from bad frames;
-- the adapter's ticker handlers are overridden: while one runs, every ticker it stores into the
-  exchange's ticker cache is turned into a :class:`Tick`, so each parsed update lands once;
+- the exchange spec's ticker handlers are overridden: while one runs, every ticker it stores
+  into the exchange's ticker cache is turned into a :class:`Tick`, so each parsed update lands
+  once;
 - ``on_connected`` / ``on_error`` / ``on_close`` are overridden to record the connection's
   lifecycle, one connection event per connection (ccxt fires two close callbacks for a close
   frame; the second is counted and dropped).
@@ -24,11 +25,12 @@ from dataclasses import dataclass, field
 from time import time_ns
 from typing import Any, Protocol
 
-from extract.collector.adapters import ExchangeAdapter, exchange_time_ms
 from extract.collector.clock import IsoMsText
-from extract.collector.logs import log_event
+from extract.collector.exchange_time import exchange_time_ms
+from extract.collector.logs import describe_error, log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
+from extract.exchanges import ExchangeSpec
 from extract.timeutil import epoch_us_now
 
 MALFORMED_EVENT_INTERVAL_US = 10_000_000
@@ -85,14 +87,14 @@ class ExchangeCapture:
     def __init__(
         self,
         exchange_id: str,
-        adapter: ExchangeAdapter,
+        spec: ExchangeSpec,
         sink: TickSink,
         *,
         store_raw_json: bool = True,
         market_types: Mapping[str, str] | None = None,
     ) -> None:
         self.exchange_id = exchange_id
-        self.adapter = adapter
+        self.spec = spec
         self.sink = sink
         self.store_raw_json = store_raw_json
         self.market_types: Mapping[str, str] = market_types or {}
@@ -110,6 +112,7 @@ class ExchangeCapture:
         self._last_exchange_ts: dict[str, int] = {}
         self._malformed_since_event = 0
         self._last_malformed_event_us = 0
+        self._last_malformed: tuple[Connection | None, str, Any] | None = None
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -191,7 +194,6 @@ class ExchangeCapture:
         *,
         close_code: int | None = None,
         initiated_by: str = "server",
-        record: bool = True,
     ) -> None:
         """The connection ended; only the first report per connection counts."""
         connection: Connection | None = getattr(client, "dwh_connection", None)
@@ -206,8 +208,6 @@ class ExchangeCapture:
             return  # a failed dial is not a disconnect; the session records its reason
         now = epoch_us_now()
         self.last_disconnect_us = now
-        if not record:
-            return
         self.stats.disconnects += 1
         self.emit(
             "disconnect",
@@ -236,23 +236,54 @@ class ExchangeCapture:
     # -- frames and ticks -----------------------------------------------------------------------
 
     def malformed(self, connection: Connection | None, error: Exception, data: Any) -> None:
+        """Count a frame ccxt could not handle; a malformed_message event carries the count,
+        at most one per MALFORMED_EVENT_INTERVAL_US (the rest wait for :meth:`flush_counters`)."""
         self.stats.malformed += 1
         self._malformed_since_event += 1
-        now = epoch_us_now()
-        if now - self._last_malformed_event_us < MALFORMED_EVENT_INTERVAL_US:
+        self._last_malformed = (connection, describe_error(error, _SAMPLE_CHARS), data)
+        if epoch_us_now() - self._last_malformed_event_us >= MALFORMED_EVENT_INTERVAL_US:
+            self.flush_counters()
+
+    def flush_counters(self) -> None:
+        """Write the malformed frames counted since the last malformed_message event, so the
+        events' ``count`` values add up to the total. The worker calls it every status interval;
+        :meth:`stopped` calls it at exit."""
+        if not self._malformed_since_event or self._last_malformed is None:
             return
+        connection, error, data = self._last_malformed
         sample = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
         self.emit(
             "malformed_message",
             connection,
             level=logging.WARNING,
-            error=f"{type(error).__name__}: {error}"[:_SAMPLE_CHARS],
+            error=error,
             count=self._malformed_since_event,
             total=self.stats.malformed,
             sample=sample[:_SAMPLE_CHARS],
         )
         self._malformed_since_event = 0
-        self._last_malformed_event_us = now
+        self._last_malformed_event_us = epoch_us_now()
+
+    def stopped(self, reason: str) -> None:
+        """The collector stops watching this exchange (not a disconnect by the exchange): the
+        pending counters, then a ``collector_stop`` event per open connection, or one for the
+        exchange when none is open. The connections count as closed from here on."""
+        self.flush_counters()
+        now = epoch_us_now()
+        open_now = self.open_connections()
+        for connection in open_now:
+            assert connection.connected_us is not None
+            self.emit(
+                "collector_stop",
+                connection,
+                reason=reason,
+                uptime_s=round((now - connection.connected_us) / 1e6, 3),
+                ticks=connection.ticks,
+            )
+            connection.closed = True
+            connection.closed_event.set()
+        if not open_now:
+            self.emit("collector_stop", reason=reason)
 
     def ticker_frame(
         self, handler: Callable[..., Any], exchange: Any, client: Any, frame: Any
@@ -314,7 +345,7 @@ class ExchangeCapture:
             if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
                 self.stats.duplicates += 1
             self._last_raw[symbol] = fingerprint
-            exchange_ts = exchange_time_ms(self.adapter, ticker, frame)
+            exchange_ts = exchange_time_ms(self.spec, ticker, frame)
             exchange_text = None
             if exchange_ts is not None:
                 exchange_text = self._exchange_clock.from_ms(exchange_ts)
@@ -411,5 +442,5 @@ def capturing_class(base: type[Any], ticker_handlers: tuple[str, ...]) -> type:
 
 def install_capture(exchange: Any, capture: ExchangeCapture) -> None:
     """Turn a ccxt.pro exchange instance into a capturing one (same state, hooked class)."""
-    exchange.__class__ = capturing_class(type(exchange), capture.adapter.ticker_handlers)
+    exchange.__class__ = capturing_class(type(exchange), capture.spec.ticker_handlers)
     exchange.dwh_capture = capture

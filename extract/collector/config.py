@@ -1,18 +1,20 @@
 """The collector's configuration: CLI options over environment variables over one YAML file.
 
-Every option is declared once in :data:`OPTIONS` (name, type, default, help, check). The CLI flag
-is ``--<name-with-dashes>``, the environment variable ``EXTRACT_<NAME_UPPER>`` and the YAML key
-``<name>`` (dashes or underscores). All values are validated at start; anything wrong raises
-:class:`ConfigError` with a one-line message that names the option.
+Every option is declared once, as a field of :class:`CollectorConfig` (name, type, default, help,
+check); :data:`OPTIONS` is derived from those fields. The CLI flag is ``--<name-with-dashes>``,
+the environment variable ``EXTRACT_<NAME_UPPER>`` and the YAML key ``<name>`` (dashes or
+underscores). All values are validated at start; anything wrong raises :class:`ConfigError` with
+a one-line message that names the option.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,49 +30,153 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Check:
+    """A value rule and the words the error message uses for it."""
+
+    accepts: Callable[[Any], bool]
+    requirement: str
+
+
+def at_least(bound: float) -> Check:
+    return Check(lambda value: bool(value >= bound), f">= {bound:g}")
+
+
+def greater(bound: float) -> Check:
+    return Check(lambda value: bool(value > bound), f"> {bound:g}")
+
+
+def one_of(choices: Sequence[str]) -> Check:
+    return Check(lambda value: value.upper() in choices, "one of " + ", ".join(choices))
+
+
+def option(default: Any, help_text: str, check: Check | None = None) -> Any:
+    """A :class:`CollectorConfig` field: its default, its help line and its check."""
+    return field(default=default, metadata={"help": help_text, "check": check})
+
+
+@dataclass(frozen=True)
 class CollectorConfig:
-    exchanges: tuple[str, ...] = ()
-    exchanges_exclude: tuple[str, ...] = ()
-    max_exchanges: int = 0
-    symbols: tuple[str, ...] = ()
-    max_symbols_per_exchange: int = 25
-    max_symbol_streams_per_exchange: int = 10
-    only_spot: bool = True
-    only_watch_tickers: bool = False
-    queue_size: int = 100_000
-    batch_size: int = 500
-    flush_interval_s: float = 0.5
-    exchange_start_delay_s: float = 0.0
-    reconnect_base_s: float = 1.0
-    reconnect_max_s: float = 60.0
-    stale_after_s: float = 60.0
-    subscribe_timeout_s: float = 30.0
-    request_timeout_s: float = 30.0
-    rest_poll_interval_s: float = 5.0
-    workers: int = 0
-    max_auto_workers: int = 4
-    profile_seconds: float = 0.0
-    restart_base_s: float = 1.0
-    restart_max_s: float = 60.0
-    stable_window_s: float = 300.0
-    retry_budget: int = 10
-    drain_timeout_s: float = 20.0
-    plan_output: str = "data/landing/worker_plan.json"
-    worker_db_template: str = "data/landing/worker_{worker_id}.sqlite"
-    landing_max_mb: float = 0.0
-    store_raw_json: bool = True
-    backfill: bool = True
-    backfill_max_minutes: int = 60
-    backfill_initial_minutes: int = 0
-    status_interval_s: float = 10.0
-    dry_run: bool = False
-    log_level: str = "INFO"
-    log_file: str = ""
-    duration_s: float = 0.0
-    sandbox: str = ""
+    """Every collector option, once: its type, default, help and check."""
+
+    exchanges: tuple[str, ...] = option(
+        (),
+        "comma-separated ccxt ids (default: every ccxt.pro exchange; "
+        "with --sandbox the exchanges declared in extract/exchanges/)",
+    )
+    exchanges_exclude: tuple[str, ...] = option((), "comma-separated ccxt ids to leave out")
+    max_exchanges: int = option(0, "use at most N exchanges (0 = no limit)", at_least(0))
+    symbols: tuple[str, ...] = option(
+        (),
+        "comma-separated unified symbols to collect where listed "
+        "(default: the exchange's first spot markets, USDT/USD quotes first)",
+    )
+    max_symbols_per_exchange: int = option(25, "symbols per exchange", at_least(1))
+    max_symbol_streams_per_exchange: int = option(
+        10, "per-symbol watch_ticker streams when an exchange lacks watch_tickers", at_least(1)
+    )
+    only_spot: bool = option(True, "collect spot markets only")
+    only_watch_tickers: bool = option(
+        False,
+        "use watch_tickers only; exclude exchanges without it (no per-symbol streams, no REST)",
+    )
+    queue_size: int = option(
+        100_000,
+        "ticks held in memory awaiting commit before new ones are dropped (and counted)",
+        at_least(1),
+    )
+    batch_size: int = option(500, "rows per landing commit", at_least(1))
+    flush_interval_s: float = option(0.5, "commit at least this often", greater(0))
+    exchange_start_delay_s: float = option(
+        0.0, "stagger exchange starts within a worker", at_least(0)
+    )
+    reconnect_base_s: float = option(1.0, "first reconnect delay", greater(0))
+    reconnect_max_s: float = option(60.0, "longest reconnect delay", greater(0))
+    stale_after_s: float = option(
+        60.0, "reconnect a socket that delivered no ticker for this long", greater(0)
+    )
+    subscribe_timeout_s: float = option(
+        30.0,
+        "a subscription without a first ticker within this time counts as rejected",
+        greater(0),
+    )
+    request_timeout_s: float = option(
+        30.0, "bound on every REST call (markets, OHLCV, tickers)", greater(0)
+    )
+    rest_poll_interval_s: float = option(
+        5.0, "poll interval for exchanges without websockets", greater(0)
+    )
+    workers: int = option(0, "worker processes (0 = auto, up to --max-auto-workers)", at_least(0))
+    max_auto_workers: int = option(4, "upper bound for the automatic worker count", at_least(1))
+    profile_seconds: float = option(
+        0.0,
+        "profile each exchange this long before planning (0 = every exchange scores 1)",
+        at_least(0),
+    )
+    restart_base_s: float = option(1.0, "first worker restart delay", greater(0))
+    restart_max_s: float = option(60.0, "longest worker restart delay", greater(0))
+    stable_window_s: float = option(
+        300.0, "a worker (or connection) up this long resets its failure counter", greater(0)
+    )
+    retry_budget: int = option(
+        10, "consecutive worker failures before it is marked failed", at_least(0)
+    )
+    drain_timeout_s: float = option(
+        20.0, "on stop, wait this long for workers to flush", greater(0)
+    )
+    plan_output: str = option(
+        "data/landing/worker_plan.json", "where the worker plan JSON is written"
+    )
+    worker_db_template: str = option(
+        "data/landing/worker_{worker_id}.sqlite",
+        "landing database path per worker, with {worker_id}",
+    )
+    landing_max_mb: float = option(
+        0.0,
+        "cap each landing database at this size; a full database "
+        "is handled like a full disk (0 = no cap)",
+        at_least(0),
+    )
+    store_raw_json: bool = option(True, "keep the exchange's raw ticker in raw_json")
+    backfill: bool = option(
+        True, "repair gaps from REST 1-minute OHLCV at start and after reconnects"
+    )
+    backfill_max_minutes: int = option(60, "longest gap to backfill", at_least(1))
+    backfill_initial_minutes: int = option(
+        0,
+        "with no earlier live tick of an exchange in its landing database, backfill this many "
+        "minutes of history at start (0 = none)",
+        at_least(0),
+    )
+    backfill_retries: int = option(
+        5,
+        "retries of a backfill request that is rate-limited (429) or unavailable, each after "
+        "the reconnect backoff or the exchange's Retry-After, before the symbol's gap is given up",
+        at_least(0),
+    )
+    status_interval_s: float = option(10.0, "one status line per worker this often", greater(0))
+    dry_run: bool = option(False, "profile and plan, write the plan, start no workers")
+    log_level: str = option("INFO", "DEBUG, INFO, WARNING or ERROR", one_of(LOG_LEVELS))
+    log_file: str = option("", "also append logs to this file")
+    duration_s: float = option(
+        0.0,
+        "stop after collecting N seconds, counted from when the workers started "
+        "(0 = run until SIGTERM/SIGINT)",
+        at_least(0),
+    )
+    sandbox: str = option(
+        "", f"point every exchange at the local sandbox (default URL {DEFAULT_SANDBOX_URL})"
+    )
 
     def worker_db_path(self, worker_id: int) -> Path:
         return Path(self.worker_db_template.format(worker_id=worker_id))
+
+    def existing_worker_db_paths(self) -> list[Path]:
+        """The landing databases on disk that the template names, for any worker id."""
+        head, _, tail = self.worker_db_template.partition("{worker_id}")
+        found = glob.glob(glob.escape(head) + "[0-9]*" + glob.escape(tail))
+        return sorted(
+            Path(path) for path in found if path[len(head) : -len(tail) or None].isdigit()
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -80,192 +186,21 @@ class CollectorConfig:
         return build_config(json.loads(text), source="worker spec")
 
 
+# the option kinds, from the field annotations (this module uses postponed annotations)
+_KINDS = {"tuple[str, ...]": "list", "int": "int", "float": "float", "bool": "bool", "str": "str"}
+
+
 @dataclass(frozen=True)
 class Option:
     name: str
     kind: str  # int | float | bool | str | list
     help: str
-    check: Callable[[Any], bool] | None = None
-    requirement: str = ""
+    check: Check | None
 
 
-def _at_least(bound: float) -> Callable[[Any], bool]:
-    return lambda value: bool(value >= bound)
-
-
-def _greater(bound: float) -> Callable[[Any], bool]:
-    return lambda value: bool(value > bound)
-
-
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "exchanges",
-        "list",
-        "comma-separated ccxt ids (default: every ccxt.pro exchange; "
-        "with --sandbox the four sandbox exchanges)",
-    ),
-    Option("exchanges_exclude", "list", "comma-separated ccxt ids to leave out"),
-    Option("max_exchanges", "int", "use at most N exchanges (0 = no limit)", _at_least(0), ">= 0"),
-    Option(
-        "symbols",
-        "list",
-        "comma-separated unified symbols to collect where listed "
-        "(default: the exchange's first spot markets, USDT/USD quotes first)",
-    ),
-    Option("max_symbols_per_exchange", "int", "symbols per exchange", _at_least(1), ">= 1"),
-    Option(
-        "max_symbol_streams_per_exchange",
-        "int",
-        "per-symbol watch_ticker streams when an exchange lacks watch_tickers",
-        _at_least(1),
-        ">= 1",
-    ),
-    Option("only_spot", "bool", "collect spot markets only"),
-    Option(
-        "only_watch_tickers",
-        "bool",
-        "use watch_tickers only; exclude exchanges without it (no per-symbol streams, no REST)",
-    ),
-    Option(
-        "queue_size",
-        "int",
-        "ticks held in memory awaiting commit before new ones are dropped (and counted)",
-        _at_least(1),
-        ">= 1",
-    ),
-    Option("batch_size", "int", "rows per landing commit", _at_least(1), ">= 1"),
-    Option("flush_interval_s", "float", "commit at least this often", _greater(0), "> 0"),
-    Option(
-        "exchange_start_delay_s",
-        "float",
-        "stagger exchange starts within a worker",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option("reconnect_base_s", "float", "first reconnect delay", _greater(0), "> 0"),
-    Option("reconnect_max_s", "float", "longest reconnect delay", _greater(0), "> 0"),
-    Option(
-        "stale_after_s",
-        "float",
-        "reconnect a socket that delivered no ticker for this long",
-        _greater(0),
-        "> 0",
-    ),
-    Option(
-        "subscribe_timeout_s",
-        "float",
-        "a subscription without a first ticker within this time counts as rejected",
-        _greater(0),
-        "> 0",
-    ),
-    Option(
-        "request_timeout_s",
-        "float",
-        "bound on every REST call (markets, OHLCV, tickers)",
-        _greater(0),
-        "> 0",
-    ),
-    Option(
-        "rest_poll_interval_s",
-        "float",
-        "poll interval for exchanges without websockets",
-        _greater(0),
-        "> 0",
-    ),
-    Option(
-        "workers",
-        "int",
-        "worker processes (0 = auto, up to --max-auto-workers)",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option(
-        "max_auto_workers",
-        "int",
-        "upper bound for the automatic worker count",
-        _at_least(1),
-        ">= 1",
-    ),
-    Option(
-        "profile_seconds",
-        "float",
-        "profile each exchange this long before planning (0 = every exchange scores 1)",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option("restart_base_s", "float", "first worker restart delay", _greater(0), "> 0"),
-    Option("restart_max_s", "float", "longest worker restart delay", _greater(0), "> 0"),
-    Option(
-        "stable_window_s",
-        "float",
-        "a worker (or connection) up this long resets its failure counter",
-        _greater(0),
-        "> 0",
-    ),
-    Option(
-        "retry_budget",
-        "int",
-        "consecutive worker failures before it is marked failed",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option(
-        "drain_timeout_s",
-        "float",
-        "on stop, wait this long for workers to flush",
-        _greater(0),
-        "> 0",
-    ),
-    Option("plan_output", "str", "where the worker plan JSON is written"),
-    Option("worker_db_template", "str", "landing database path per worker, with {worker_id}"),
-    Option(
-        "landing_max_mb",
-        "float",
-        "cap each landing database at this size; a full database "
-        "is handled like a full disk (0 = no cap)",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option("store_raw_json", "bool", "keep the exchange's raw ticker in raw_json"),
-    Option(
-        "backfill",
-        "bool",
-        "repair gaps from REST 1-minute OHLCV at start and after reconnects",
-    ),
-    Option("backfill_max_minutes", "int", "longest gap to backfill", _at_least(1), ">= 1"),
-    Option(
-        "backfill_initial_minutes",
-        "int",
-        "with no earlier live tick of an exchange in its landing database, backfill this many "
-        "minutes of history at start (0 = none)",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option(
-        "status_interval_s", "float", "one status line per worker this often", _greater(0), "> 0"
-    ),
-    Option("dry_run", "bool", "profile and plan, write the plan, start no workers"),
-    Option(
-        "log_level",
-        "str",
-        "DEBUG, INFO, WARNING or ERROR",
-        lambda value: value.upper() in LOG_LEVELS,
-        "one of " + ", ".join(LOG_LEVELS),
-    ),
-    Option("log_file", "str", "also append logs to this file"),
-    Option(
-        "duration_s",
-        "float",
-        "stop after collecting N seconds, counted from when the workers started "
-        "(0 = run until SIGTERM/SIGINT)",
-        _at_least(0),
-        ">= 0",
-    ),
-    Option(
-        "sandbox",
-        "str",
-        f"point every exchange at the local sandbox (default URL {DEFAULT_SANDBOX_URL})",
-    ),
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(item.name, _KINDS[str(item.type)], item.metadata["help"], item.metadata["check"])
+    for item in fields(CollectorConfig)
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -307,9 +242,11 @@ def build_config(values: Mapping[str, Any], *, source: str) -> CollectorConfig:
         if option is None:
             raise ConfigError(f"unknown option {key!r} in {source}")
         value = _convert(option, raw, source)
-        if option.check is not None and not option.check(value):
+        if option.check is not None and not option.check.accepts(value):
             flag = option.name.replace("_", "-")
-            raise ConfigError(f"--{flag} must be {option.requirement}, got {raw!r} ({source})")
+            raise ConfigError(
+                f"--{flag} must be {option.check.requirement}, got {raw!r} ({source})"
+            )
         converted[name] = value
     config = CollectorConfig(**converted)
     _check_consistency(config)

@@ -51,6 +51,11 @@ def configure(level: str, log_file: str = "") -> None:
         logger.addHandler(handler)
 
 
+def describe_error(error: BaseException, limit: int = 300) -> str:
+    """An error as one log or event field: ``Type: message``, at most ``limit`` characters."""
+    return f"{type(error).__name__}: {error}"[:limit]
+
+
 def log_event(level: int, event: str, **fields: Any) -> None:
     logger = logging.getLogger(LOGGER_NAME)
     if logger.isEnabledFor(level):

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from extract.collector.backoff import Backoff
 from extract.collector.logs import log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import LandingWriteError, LandingWriter
@@ -45,6 +46,7 @@ class LandingPipeline:
         self._events: list[ConnectionEvent] = []
         self._wake = asyncio.Event()
         self._failing_since_retry = 0
+        self._retry_backoff = Backoff(flush_interval_s, MAX_RETRY_DELAY_S)
         self._draining = False
         self._task: asyncio.Task[None] | None = None
 
@@ -169,7 +171,7 @@ class LandingPipeline:
             if await self._flush_off_loop(full_batches_only=batch_full and not self._draining):
                 delay = self.flush_interval_s
             else:
-                delay = min(delay * 2, MAX_RETRY_DELAY_S)
+                delay = self._retry_backoff.delay_s(self._failing_since_retry + 1)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())

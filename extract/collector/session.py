@@ -4,10 +4,12 @@ ccxt does not reconnect by itself (the next ``watch_*`` call redials), and a rej
 can leave ``watch_*`` waiting forever. So a session subscribes once per connection with a bounded
 wait, then watches the connection itself: a closed socket or a feed silent beyond
 ``stale_after_s`` ends the attempt, the sockets are closed, and after
-``min(reconnect_base_s * 2^n, reconnect_max_s)`` (longer if the exchange asked with Retry-After)
-the session redials; ``n`` resets once a connection stayed up for ``stable_window_s``. Every wait
-is bounded. Ticks are captured inside ccxt (see :mod:`extract.collector.capture`), so the values
-``watch_*`` returns are not used.
+``min(reconnect_base_s * 2^(n-1), reconnect_max_s)`` (longer if the exchange asked with
+Retry-After; :class:`extract.collector.backoff.Backoff`) the session redials; ``n`` counts the
+failed attempts in a row and resets once a connection stayed up for ``stable_window_s``. Every
+wait is bounded. Ticks are captured inside ccxt (see :mod:`extract.collector.capture`), so the
+values ``watch_*`` returns are not used. On stop, a ``collector_stop`` event per open connection
+(or one for the exchange when none is open) marks the end of the time it was watched.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from typing import Any, TypeVar
 
 import ccxt.pro
 
-from extract.collector.adapters import adapter_for
 from extract.collector.backfill import Backfiller, Gap
+from extract.collector.backoff import Backoff, retry_after_s
 from extract.collector.capture import ExchangeCapture, TickSink, install_capture
 from extract.collector.config import CollectorConfig
-from extract.collector.logs import log_event
+from extract.collector.logs import describe_error, log_event
 from extract.collector.markets import (
     STREAM_PER_SYMBOL,
     STREAM_REST,
@@ -32,7 +34,8 @@ from extract.collector.markets import (
     CollectionPlan,
     plan_collection,
 )
-from extract.sandbox.client import build_exchange
+from extract.exchanges import spec_for
+from extract.exchanges.client import build_exchange
 from extract.timeutil import epoch_us_now
 
 T = TypeVar("T")
@@ -56,32 +59,12 @@ class Outcome:
     retry_after_s: float | None = None
 
 
-def _retry_after(exchange: Any) -> float | None:
-    candidates: list[Any] = []
-    headers = getattr(exchange, "last_response_headers", None)
-    if isinstance(headers, Mapping):
-        candidates.append(headers.get("Retry-After") or headers.get("retry-after"))
-    for client in (getattr(exchange, "clients", None) or {}).values():
-        candidates.append(getattr(client, "last_retry_after", None))
-    values = []
-    for candidate in candidates:
-        try:
-            values.append(float(candidate))
-        except (TypeError, ValueError):
-            continue
-    return max(values) if values else None
-
-
 def _market_content(ticker: Any) -> tuple[object, ...]:
     """What makes a polled ticker a new update. Not its timestamp: REST snapshots are stamped
     when served (e.g. binance's 24 h window end), so it moves with every poll."""
     if not isinstance(ticker, Mapping):
         return (ticker,)
     return tuple(ticker.get(field) for field in ("last", "bid", "ask", "baseVolume", "quoteVolume"))
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:300]
 
 
 class ExchangeSession:
@@ -98,11 +81,12 @@ class ExchangeSession:
         self.config = config
         self.stop = stop
         self.capture = ExchangeCapture(
-            exchange_id, adapter_for(exchange_id), sink, store_raw_json=config.store_raw_json
+            exchange_id, spec_for(exchange_id), sink, store_raw_json=config.store_raw_json
         )
         self.plan: CollectionPlan | None = None
         self.excluded_reason: str | None = None
         self.reconnects = 0
+        self.backoff = Backoff(config.reconnect_base_s, config.reconnect_max_s)
         self.gap_since_us = resume_since_us
         self.exchange: Any = None
         self._backfiller: Backfiller | None = None
@@ -141,10 +125,8 @@ class ExchangeSession:
             connected_for_s = (now - attempt_started_us) / 1e6
             if connected_for_s >= self.config.stable_window_s:
                 failures = 0
-            delay = min(self.config.reconnect_base_s * 2**failures, self.config.reconnect_max_s)
             failures += 1
-            if outcome.retry_after_s:
-                delay = max(delay, min(outcome.retry_after_s, self.config.reconnect_max_s))
+            delay = self.backoff.delay_s(failures, outcome.retry_after_s)
             self.reconnects += 1
             self.capture.emit(
                 "reconnect_wait", delay_s=round(delay, 3), reason=outcome.reason, attempt=failures
@@ -212,6 +194,8 @@ class ExchangeSession:
                 plan.market_types,
                 max_minutes=self.config.backfill_max_minutes,
                 timeout_s=self.config.request_timeout_s,
+                backoff=self.backoff,
+                retries=self.config.backfill_retries,
             )
         log_event(
             logging.INFO,
@@ -250,7 +234,7 @@ class ExchangeSession:
                 succeeded += 1
                 continue
             error = task.exception() if task in done else None
-            reason = _describe(error) if error else f"no ticker within {wait_s:g} s"
+            reason = describe_error(error) if error else f"no ticker within {wait_s:g} s"
             self.capture.emit(
                 "subscription_rejected", symbol=symbol, level=logging.WARNING, reason=reason
             )
@@ -333,9 +317,9 @@ class ExchangeSession:
     # -- failures -------------------------------------------------------------------------------
 
     def _classify(self, error: Exception) -> Outcome:
-        text = _describe(error)
+        text = describe_error(error)
         if isinstance(error, ccxt.RateLimitExceeded | ccxt.DDoSProtection) or "429" in str(error):
-            retry_after = _retry_after(self.exchange)
+            retry_after = retry_after_s(self.exchange)
             self.capture.emit(
                 "rate_limited",
                 level=logging.WARNING,
@@ -393,25 +377,26 @@ class ExchangeSession:
                     logging.WARNING,
                     "close_failed",
                     exchange=self.exchange_id,
-                    error=_describe(result),
+                    error=describe_error(result),
                 )
         clients.clear()
 
     async def _shutdown(self) -> None:
+        # first, before any await can be cancelled: the worker commits these in its final drain
+        self.capture.stopped("shutdown")
         for task in list(self._background):
             task.cancel()
         if self._background:
             await asyncio.wait(self._background, timeout=CLOSE_TIMEOUT_S)
-        for connection in self.capture.open_connections():
-            self.capture.disconnected(
-                connection.client, "shutdown", initiated_by="client", record=False
-            )
         await self._close_clients()
         try:
             await asyncio.wait_for(self.exchange.close(), timeout=CLOSE_TIMEOUT_S)
         except Exception as error:
             log_event(
-                logging.WARNING, "close_failed", exchange=self.exchange_id, error=_describe(error)
+                logging.WARNING,
+                "close_failed",
+                exchange=self.exchange_id,
+                error=describe_error(error),
             )
 
     @property

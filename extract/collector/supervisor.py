@@ -1,13 +1,19 @@
 """Run one process per worker assignment and keep it running.
 
 Policy (:class:`RestartPolicy`): a worker that exits with an error (or is killed) is restarted
-after ``min(restart_base_s * 2^n, restart_max_s)`` where ``n`` counts its consecutive failures;
-a worker that ran for ``stable_window_s`` before failing starts again from ``n = 0``; after
-``retry_budget`` consecutive failures it is marked failed and left down. A worker that exits 0 on
-its own has finished (e.g. every exchange excluded). Every state change is a connection event in
-that worker's landing database: worker_start, worker_restart, worker_stop,
-worker_failed_permanently. On stop, every worker gets SIGTERM and ``drain_timeout_s`` to flush
-before SIGKILL.
+after ``min(restart_base_s * 2^(n-1), restart_max_s)`` (:class:`extract.collector.backoff.Backoff`)
+where ``n`` counts its consecutive failures; a worker that ran for ``stable_window_s`` before
+failing starts again from ``n = 1``; after ``retry_budget`` consecutive failures it is marked
+failed and left down. A worker that exits 0 on its own has finished (e.g. every exchange
+excluded). Every state change is a connection event in that worker's landing database:
+worker_start, worker_restart, worker_stop, worker_failed_permanently. On stop, every worker gets
+SIGTERM and ``drain_timeout_s`` to flush before SIGKILL.
+
+A worker is watched by its pid (a pidfd), not by the forkserver's pipe: if the forkserver dies,
+its workers keep running and stay supervised (signalled, waited for) until they really exit.
+Before each start the landing database is recovered (:mod:`extract.collector.recovery`): an
+orphan still holding it is ended, and a session a kill left open gets its inferred worker_stop.
+The worker itself holds the database's lock for its life, so two workers never write one file.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.process
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -25,23 +32,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from extract.collector.backoff import Backoff
 from extract.collector.config import CollectorConfig
-from extract.collector.logs import log_event
+from extract.collector.logs import describe_error, log_event
 from extract.collector.planning import WorkerAssignment
+from extract.collector.recovery import LandingInUse, recover_landing
 from extract.collector.writer import append_events, make_event
+from extract.timeutil import iso_ms_from_epoch_us
+
+EXIT_CODE_TIMEOUT_S = 5.0
+KILL_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
 class RestartPolicy:
-    base_s: float
-    max_s: float
+    backoff: Backoff
     stable_window_s: float
     retry_budget: int
 
     def delay_s(self, consecutive_failures: int) -> float:
         """Delay before restart number ``consecutive_failures`` (1-based)."""
-        exponent = max(0, consecutive_failures - 1)
-        return float(min(self.base_s * 2.0 ** min(exponent, 62), self.max_s))
+        return self.backoff.delay_s(consecutive_failures)
 
     def failures_after_exit(self, previous_failures: int, ran_for_s: float) -> int:
         return 1 if ran_for_s >= self.stable_window_s else previous_failures + 1
@@ -91,22 +102,75 @@ def _worker_entry(
     )
 
 
-async def _wait_for_exit(process: multiprocessing.process.BaseProcess) -> int:
-    loop = asyncio.get_running_loop()
-    exited = loop.create_future()
+class WorkerProcess:
+    """A started worker, followed by its pid: a pidfd becomes readable when the process exits,
+    whoever its parent is, and signals sent through it can never reach a reused pid."""
 
-    def on_exit() -> None:
-        if not exited.done():
-            exited.set_result(None)
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self.process = process
+        assert process.pid is not None
+        self.pid: int = process.pid
+        try:
+            self._pidfd: int | None = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            self._pidfd = None  # exited (and reaped) already
 
-    loop.add_reader(process.sentinel, on_exit)
+    async def wait(self) -> None:
+        """Return once the process has exited (killed or not)."""
+        if self._pidfd is None:
+            return
+        loop = asyncio.get_running_loop()
+        exited = loop.create_future()
+
+        def on_exit() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        loop.add_reader(self._pidfd, on_exit)
+        try:
+            await exited
+        finally:
+            loop.remove_reader(self._pidfd)
+
+    def signal(self, signum: signal.Signals) -> None:
+        if self._pidfd is None:
+            return
+        try:
+            signal.pidfd_send_signal(self._pidfd, signum)
+        except ProcessLookupError:
+            pass
+
+    async def exit_code(self) -> int | None:
+        """After :meth:`wait`: the exit code the forkserver reports (255 when the forkserver that
+        forked the worker is gone), or None if it does not say within EXIT_CODE_TIMEOUT_S."""
+        await asyncio.to_thread(self.process.join, EXIT_CODE_TIMEOUT_S)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self.process.exitcode
+
+
+async def recover(db_path: Path, worker_id: int | None, config: CollectorConfig) -> bool:
+    """Recover a landing database before a start (logged); False if another collector holds it."""
     try:
-        await exited
-    finally:
-        loop.remove_reader(process.sentinel)
-    process.join()
-    assert process.exitcode is not None
-    return process.exitcode
+        inferred = await recover_landing(
+            db_path, worker_id=worker_id, drain_timeout_s=config.drain_timeout_s
+        )
+    except LandingInUse as error:
+        log_event(
+            logging.ERROR, "landing_in_use", exchange=None, worker=worker_id, error=str(error)
+        )
+        return False
+    if inferred is not None:
+        log_event(
+            logging.WARNING,
+            "worker_stop_inferred",
+            exchange=None,
+            worker=worker_id,
+            db=str(db_path),
+            stop_utc=iso_ms_from_epoch_us(inferred.event_ts_us),
+        )
+    return True
 
 
 class WorkerSupervisor:
@@ -114,10 +178,12 @@ class WorkerSupervisor:
         self.assignment = assignment
         self.config = config
         self.policy = RestartPolicy(
-            config.restart_base_s, config.restart_max_s, config.stable_window_s, config.retry_budget
+            Backoff(config.restart_base_s, config.restart_max_s),
+            config.stable_window_s,
+            config.retry_budget,
         )
         self.db_path = Path(assignment.db_path)
-        self.process: multiprocessing.process.BaseProcess | None = None
+        self.worker: WorkerProcess | None = None
         self.starts = 0
         self.started = asyncio.Event()
 
@@ -133,14 +199,18 @@ class WorkerSupervisor:
                 exchange=None,
                 worker=worker_id,
                 event_type=event_type,
-                error=f"{type(error).__name__}: {error}",
+                error=describe_error(error),
             )
 
     async def run(self, stop: asyncio.Event) -> WorkerOutcome:
         failures = 0
         exit_code: int | None = None
         while True:
-            self.process = _WORKER_CONTEXT.Process(
+            if not await recover(self.db_path, self.assignment.worker_id, self.config):
+                return WorkerOutcome(self.assignment.worker_id, "failed", self.starts, exit_code)
+            if stop.is_set():
+                return WorkerOutcome(self.assignment.worker_id, "stopped", self.starts, exit_code)
+            process = _WORKER_CONTEXT.Process(
                 target=_worker_entry,
                 args=(
                     self.assignment.worker_id,
@@ -150,13 +220,14 @@ class WorkerSupervisor:
                 ),
                 name=f"collector-worker-{self.assignment.worker_id}",
             )
-            await asyncio.to_thread(self.process.start)
+            await asyncio.to_thread(process.start)
+            self.worker = WorkerProcess(process)
             self.started.set()
             self.starts += 1
             started = time.monotonic()
             self._record(
                 "worker_start",
-                pid=self.process.pid,
+                pid=self.worker.pid,
                 attempt=self.starts,
                 exchanges=list(self.assignment.exchanges),
             )
@@ -196,15 +267,15 @@ class WorkerSupervisor:
             self._record("worker_stop", exit_code=exit_code, reason="stop requested while down")
             return WorkerOutcome(self.assignment.worker_id, "stopped", self.starts, exit_code)
 
-    async def _wait_or_stop(self, stop: asyncio.Event) -> int:
-        process = self.process
-        assert process is not None
-        exited = asyncio.create_task(_wait_for_exit(process))
+    async def _wait_or_stop(self, stop: asyncio.Event) -> int | None:
+        worker = self.worker
+        assert worker is not None
+        exited = asyncio.create_task(worker.wait())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
         if not exited.done():
-            process.terminate()  # SIGTERM: the worker drains and exits 0
+            worker.signal(signal.SIGTERM)  # the worker drains and exits 0
             try:
                 await asyncio.wait_for(asyncio.shield(exited), timeout=self.config.drain_timeout_s)
             except TimeoutError:
@@ -215,15 +286,21 @@ class WorkerSupervisor:
                     worker=self.assignment.worker_id,
                     reason="drain timeout",
                 )
-                process.kill()
-                await exited
-        return exited.result()
+                worker.signal(signal.SIGKILL)
+                await asyncio.wait_for(exited, timeout=KILL_WAIT_S)
+        return await worker.exit_code()
 
 
 async def supervise(
     assignments: Sequence[WorkerAssignment], config: CollectorConfig, stop: asyncio.Event
 ) -> list[WorkerOutcome]:
-    """Run every worker until ``stop``; with ``duration_s``, stop that long after all started."""
+    """Run every worker until ``stop``; with ``duration_s``, stop that long after all started.
+    Landing databases of the template that no worker is assigned (an earlier run had more
+    workers) are recovered first, so a session a kill left open there is closed too."""
+    assigned = {Path(assignment.db_path) for assignment in assignments}
+    for db_path in config.existing_worker_db_paths():
+        if db_path not in assigned:
+            await recover(db_path, None, config)
     supervisors = [WorkerSupervisor(assignment, config) for assignment in assignments]
     runs = [asyncio.create_task(supervisor.run(stop)) for supervisor in supervisors]
     if config.duration_s:

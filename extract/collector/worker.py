@@ -2,31 +2,41 @@
 
 The supervisor forks it from its forkserver and calls :func:`main` with ``--worker-id N
 --exchanges a,b --config-json '{...}'`` (``python -m extract.collector.worker`` takes the same
-arguments, to run one worker by hand). On SIGTERM/SIGINT it stops taking work (sessions close
-their sockets), commits every tick it received, logs its counts and exits 0. A worker whose
-landing database cannot be opened exits with :data:`EXIT_LANDING_UNAVAILABLE`; an unexpected
-error in a session exits 1 after flushing, so the supervisor restarts it.
+arguments, to run one worker by hand). It holds its landing database's lock
+(:mod:`extract.collector.landing_lock`) for its whole life: a second worker on the same file
+exits with :data:`EXIT_LANDING_LOCKED` without touching it. On SIGTERM/SIGINT, or when its
+supervisor is gone, it stops taking work (sessions record a ``collector_stop`` per open
+connection and close their sockets), writes its counters (a final ``worker_heartbeat``), commits
+everything it received, logs its counts and exits 0. Every ``status_interval_s`` it logs a
+``worker_status`` line and commits the same counters as a ``worker_heartbeat`` event (with each
+exchange's pending ``malformed_message`` count). A worker whose landing database cannot be
+opened exits with :data:`EXIT_LANDING_UNAVAILABLE`; an unexpected error in a session exits 1
+after flushing, so the supervisor restarts it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from extract.collector.config import CollectorConfig, ConfigError
-from extract.collector.logs import configure, log_event
+from extract.collector.landing_lock import LandingLock, process_alive
+from extract.collector.logs import configure, describe_error, log_event
 from extract.collector.pipeline import LandingPipeline
 from extract.collector.session import ExchangeSession
-from extract.collector.writer import LandingWriter
+from extract.collector.writer import LandingWriter, make_event
 from extract.timeutil import epoch_us_now
 
 EXIT_LANDING_UNAVAILABLE = 3
+EXIT_LANDING_LOCKED = 4
 ORPHAN_CHECK_S = 2.0
 FINAL_FLUSH_ATTEMPTS = 5
 
@@ -41,16 +51,12 @@ async def _start_later(session: ExchangeSession, delay_s: float) -> None:
     await session.run()
 
 
-def _status_fields(
-    sessions: Sequence[ExchangeSession], pipeline: LandingPipeline
-) -> dict[str, int]:
+def _counters(sessions: Sequence[ExchangeSession], pipeline: LandingPipeline) -> dict[str, int]:
+    """What this worker counted since it started; written as a worker_heartbeat event."""
     stats = [session.capture.stats for session in sessions]
     return {
         "ticks_captured": sum(s.ticks for s in stats),
-        "ticks_landed": pipeline.stats.ticks_landed,
-        "connections_up": sum(session.connections_up() for session in sessions),
         "reconnects": sum(session.reconnects for session in sessions),
-        "queue_depth": pipeline.depth,
         "malformed": sum(s.malformed for s in stats),
         "duplicates": sum(s.duplicates for s in stats),
         "out_of_order": sum(s.out_of_order for s in stats),
@@ -62,6 +68,28 @@ def _status_fields(
     }
 
 
+def _status_fields(
+    sessions: Sequence[ExchangeSession], pipeline: LandingPipeline
+) -> dict[str, int]:
+    return {
+        **_counters(sessions, pipeline),
+        "ticks_landed": pipeline.stats.ticks_landed,
+        "connections_up": sum(session.connections_up() for session in sessions),
+        "queue_depth": pipeline.depth,
+    }
+
+
+def _write_counters(
+    sessions: Sequence[ExchangeSession], pipeline: LandingPipeline, *, final: bool
+) -> None:
+    """Queue the counters for commit: each exchange's pending malformed_message count, then one
+    worker_heartbeat with this worker's totals, so the table's totals equal the log's."""
+    for session in sessions:
+        session.capture.flush_counters()
+    details: dict[str, Any] = {"final": final, **_counters(sessions, pipeline)}
+    pipeline.event(make_event("worker_heartbeat", **details))
+
+
 async def _report_status(
     worker_id: int, sessions: Sequence[ExchangeSession], pipeline: LandingPipeline, every_s: float
 ) -> None:
@@ -69,6 +97,7 @@ async def _report_status(
     previous_us = epoch_us_now()
     while True:
         await asyncio.sleep(every_s)
+        _write_counters(sessions, pipeline, final=False)
         fields = _status_fields(sessions, pipeline)
         now = epoch_us_now()
         rate = (fields["ticks_captured"] - previous) / max((now - previous_us) / 1e6, 1e-6)
@@ -89,13 +118,9 @@ async def _stop_when_orphaned(supervisor_pid: int, stop: asyncio.Event) -> None:
     unsupervised, possibly next to the workers of a restarted supervisor."""
     while not stop.is_set():
         await asyncio.sleep(ORPHAN_CHECK_S)
-        try:
-            os.kill(supervisor_pid, 0)
-        except ProcessLookupError:
+        if not process_alive(supervisor_pid):
             log_event(logging.ERROR, "supervisor_gone", exchange=None, pid=supervisor_pid)
             stop.set()
-        except PermissionError:
-            pass  # the pid exists (owned by someone else): not our concern
 
 
 def backfill_since_us(
@@ -115,7 +140,18 @@ async def run_worker(
     worker_id: int, exchanges: Sequence[str], config: CollectorConfig, supervisor_pid: int = 0
 ) -> int:
     db_path = config.worker_db_path(worker_id)
+    lock = LandingLock(db_path)
     try:
+        if not lock.try_acquire(pid=os.getpid(), supervisor_pid=supervisor_pid):
+            log_event(
+                logging.ERROR,
+                "landing_locked",
+                exchange=None,
+                worker=worker_id,
+                db=str(db_path),
+                holder=json.dumps(lock.holder()),
+            )
+            return EXIT_LANDING_LOCKED
         writer = LandingWriter(db_path, worker_id, max_bytes=int(config.landing_max_mb * 2**20))
     except (sqlite3.Error, OSError) as error:
         log_event(
@@ -124,7 +160,7 @@ async def run_worker(
             exchange=None,
             worker=worker_id,
             db=str(db_path),
-            error=f"{type(error).__name__}: {error}",
+            error=describe_error(error),
         )
         return EXIT_LANDING_UNAVAILABLE
     pipeline = LandingPipeline(
@@ -173,6 +209,7 @@ async def run_worker(
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
+    _write_counters(sessions, pipeline, final=True)
     flushed = await pipeline.drain(FINAL_FLUSH_ATTEMPTS)
     if not flushed:
         log_event(logging.ERROR, "ticks_lost_at_exit", exchange=None, queue_depth=pipeline.depth)
@@ -185,6 +222,7 @@ async def run_worker(
         backfilled=sum(session.backfilled_rows for session in sessions),
     )
     writer.close()
+    lock.release()
     return 1 if crashed or not flushed else 0
 
 
@@ -206,7 +244,7 @@ async def _wait_for_stop_or_crash(
                         "session_crashed",
                         exchange=None,
                         worker=worker_id,
-                        error=f"{type(failure).__name__}: {failure}",
+                        error=describe_error(failure),
                     )
                     return True
         return False

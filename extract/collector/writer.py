@@ -17,23 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from extract.collector.records import ConnectionEvent, Tick
-from extract.landing.schema import (
-    EXTENDED_CONNECTION_EVENT_COLUMNS,
-    EXTENDED_MARKET_TICK_COLUMNS,
-    LANDING_DDL,
-)
+from extract.landing.schema import LANDING_DDL, TABLES
 from extract.timeutil import epoch_us_now, iso_ms_from_epoch_us
 
 BUSY_TIMEOUT_MS = 10_000
-
-_EXTENDED_COLUMN_TYPES = {
-    "ingestion_ts_us": "INTEGER",
-    "exchange_ts_source": "TEXT",
-    "source": "TEXT NOT NULL DEFAULT 'ws'",
-    "worker_id": "INTEGER",
-    "connection_id": "TEXT",
-    "event_ts_us": "INTEGER",
-}
 
 # Ticks are inserted ROWS_PER_STATEMENT at a time (one multi-row INSERT binding the Ticks' fields
 # in order), which costs SQLite a third less per row than one INSERT per row.
@@ -88,15 +75,13 @@ class LandingWriteError(RuntimeError):
 
 
 def _upgrade_original_schema(connection: sqlite3.Connection) -> None:
-    for table, extended in (
-        ("market_ticks", EXTENDED_MARKET_TICK_COLUMNS),
-        ("connection_events", EXTENDED_CONNECTION_EVENT_COLUMNS),
-    ):
+    for table, columns in TABLES.items():
         present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
-        for column in extended:
-            if column not in present:
-                ddl = _EXTENDED_COLUMN_TYPES[column]
-                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+        for column in columns:
+            if column.name not in present:
+                connection.execute(
+                    f"ALTER TABLE {table} ADD COLUMN {column.name} {column.sql_type}"
+                )
 
 
 def open_landing(path: Path, max_bytes: int = 0) -> sqlite3.Connection:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
 from tqdm import tqdm
 
@@ -21,6 +21,25 @@ TERMINAL_INTERVAL_S: Final = 1.0
 LOG_INTERVAL_S: Final = 10.0
 
 log = logging.getLogger(__name__)
+
+
+ETA_AFTER_FRACTION = 0.05
+
+
+class RowProgress(tqdm):  # type: ignore[type-arg]
+    """tqdm over rows whose time left comes from the average rate of the whole run so far
+    (``smoothing=0``), shown only once ``ETA_AFTER_FRACTION`` of the rows are done."""
+
+    WITHOUT_ETA = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}]"
+
+    def __init__(self, *, total: int, **kwargs: Any) -> None:
+        super().__init__(total=total, smoothing=0, bar_format=self.WITHOUT_ETA, **kwargs)
+
+    def update(self, n: float | None = 1) -> bool | None:
+        done = self.n + (n or 0)
+        if self.bar_format is not None and done >= (self.total or 0) * ETA_AFTER_FRACTION:
+            self.bar_format = None  # tqdm's default format, with the time left
+        return super().update(n)
 
 
 class _LogProgress:
@@ -71,7 +90,7 @@ def progress(
         return
     if sys.stderr.isatty():
         interval = interval_s or TERMINAL_INTERVAL_S
-        with tqdm(
+        with RowProgress(
             total=total,
             unit=" rows",
             unit_scale=True,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from extract.sandbox.faults import FaultSpec
 from extract.sandbox.market import DEFAULT_COINS
+from extract.sandbox.venues import VENUES
 
 DEFAULT_PORT = 8765
 DEFAULT_HISTORY_HOURS = 26.0
@@ -15,7 +16,7 @@ DEFAULT_HISTORY_HOURS = 26.0
 class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
-    exchanges: tuple[str, ...] = ("binance", "kraken", "coinbase", "okx")
+    exchanges: tuple[str, ...] = tuple(VENUES)
     coins: tuple[str, ...] = DEFAULT_COINS
     seed: int = 7
     # multiplies every exchange's ticker update rate (the benchmark turns it up)

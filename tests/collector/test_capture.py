@@ -18,7 +18,7 @@ from collector.harness import (
     sent_count,
 )
 from extract.collector import session as session_module
-from extract.sandbox.client import build_exchange
+from extract.exchanges.client import build_exchange
 
 BURST = 3_000
 SYMBOL = "BTC/USDT"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from collector.harness import events, query
 from extract.collector.capabilities import main as capabilities_main
 from extract.collector.cli import main as cli_main
 from extract.collector.logs import LOGGER_NAME
-from extract.sandbox.client import SANDBOX_EXCHANGES
+from extract.exchanges import EXCHANGES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,9 +58,7 @@ def test_a_sandbox_run_lands_ticks_from_all_four_exchanges_with_latency(
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     plan = json.loads((tmp_path / "plan.json").read_text())
-    assert sorted(name for w in plan["workers"] for name in w["exchanges"]) == sorted(
-        SANDBOX_EXCHANGES
-    )
+    assert sorted(name for w in plan["workers"] for name in w["exchanges"]) == sorted(EXCHANGES)
     by_exchange: dict[str, tuple[int, int, float]] = {}
     for worker in plan["workers"]:
         db = Path(worker["db_path"])
@@ -72,7 +72,7 @@ def test_a_sandbox_run_lands_ticks_from_all_four_exchanges_with_latency(
         assert [e["reason"] for e in events(db, "worker_stop")] == ["stop requested"]
         assert len(events(db, "worker_start")) == 1
     print(f"\nticks, ticks with exchange time, mean latency ms per exchange: {by_exchange}")
-    assert sorted(by_exchange) == sorted(SANDBOX_EXCHANGES)
+    assert sorted(by_exchange) == sorted(EXCHANGES)
     for ticks, with_time, latency in by_exchange.values():
         assert ticks > 0
         assert with_time == ticks
@@ -173,6 +173,34 @@ def test_bad_options_exit_2_with_one_line(
     assert len(stderr.splitlines()) == 1
 
 
+def test_a_run_against_a_closed_port_exits_2_within_10_s_with_a_hint(tmp_path: Path) -> None:
+    """Nothing listens at the --sandbox URL: the collector says so and how to start the
+    sandbox, instead of retrying for --duration-s and landing nothing."""
+    with socket.socket() as probe:  # a loopback port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    completed = run_extract(
+        "run",
+        "--sandbox",
+        url,
+        "--duration-s",
+        "60",
+        "--worker-db-template",
+        str(tmp_path / "worker_{worker_id}.sqlite"),
+        "--plan-output",
+        str(tmp_path / "plan.json"),
+        timeout_s=60,
+    )
+    elapsed = time.monotonic() - started
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    assert elapsed < 10, f"took {elapsed:.1f} s to notice that nothing listens at {url}"
+    assert f"--sandbox {url}: no sandbox is listening" in completed.stderr
+    assert "make sandbox" in completed.stderr
+    assert not list(tmp_path.iterdir()), "nothing is planned or landed without a sandbox"
+
+
 def test_capabilities_lists_what_each_exchange_supports(capsys: pytest.CaptureFixture[str]) -> None:
     assert capabilities_main(["--exchanges", "binance,alpaca", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -217,7 +245,7 @@ def test_start_up_history_backfill_pages_past_each_exchange_candle_cap(
         "WHERE source = 'backfill' GROUP BY exchange_id",
     )
     print(f"\nbackfill rows, distinct minutes, minutes spanned per exchange: {rows}")
-    assert sorted(exchange for exchange, *_ in rows) == sorted(SANDBOX_EXCHANGES)
+    assert sorted(exchange for exchange, *_ in rows) == sorted(EXCHANGES)
     for _, landed, distinct_minutes, spanned in rows:
         assert landed == distinct_minutes == spanned, "contiguous minutes, each landed once"
         assert 800 <= landed <= 802

@@ -14,6 +14,7 @@ import pytest
 from collector.harness import (
     InProcessCollector,
     control,
+    events,
     fast_config,
     query,
     report,
@@ -28,6 +29,11 @@ EXCHANGE = "binance"
 
 def live_ticks(run: InProcessCollector) -> int:
     return run.count("SELECT count(*) FROM market_ticks WHERE source = 'ws'")
+
+
+def events_in(tmp_path: Path, event_type: str) -> list[dict[str, Any]]:
+    """Events of worker 0's landing database, read after the collector stopped."""
+    return events(tmp_path / "worker_0.sqlite", event_type)
 
 
 def connections_with_ticks(run: InProcessCollector) -> int:
@@ -207,23 +213,28 @@ async def collect_with_fault(
 def test_malformed_frames_are_counted_and_never_crash_the_session(
     tmp_path: Path, start_sandbox: Callable[..., str]
 ) -> None:
-    """Frames replaced by invalid JSON are counted (and recorded as one rate-limited
-    malformed_message event); the connection stays up and later ticks keep landing."""
+    """Frames replaced by invalid JSON are counted; the connection stays up and later ticks keep
+    landing. The first one is recorded at once (count 1); the rest, within the event interval,
+    are written when the session stops, so the events' counts add up to every malformed frame."""
     url = start_sandbox("--exchanges", EXCHANGE)
     observed = asyncio.run(collect_with_fault(url, tmp_path, {"kind": "malformed", "count": 5}, 15))
     events = observed["events"]
+    after_stop = events_in(tmp_path, "malformed_message")
     report(
-        "malformed frames are counted, never crash",
+        "malformed frames are counted, never crash; the table holds every one after the stop",
         "5 malformed ticker frames",
-        "malformed=5, 1 malformed_message event, no disconnect, ticks continue",
-        f"malformed={observed['malformed']} events={len(events['malformed_message'])} "
-        f"disconnects={len(events['disconnect'])} sent={observed['sent']} "
-        f"landed={observed['landed']}",
+        "malformed=5; while running 1 event (count 1); after the stop the counts add up to 5; "
+        "no disconnect, ticks continue",
+        f"malformed={observed['malformed']} events while running="
+        f"{[e['count'] for e in events['malformed_message']]} after the stop="
+        f"{[e['count'] for e in after_stop]} disconnects={len(events['disconnect'])} "
+        f"sent={observed['sent']} landed={observed['landed']}",
     )
     assert observed["malformed"] == 5
-    assert len(events["malformed_message"]) == 1
-    assert events["malformed_message"][0]["count"] == 1
+    assert [event["count"] for event in events["malformed_message"]] == [1]
     assert "sample" in events["malformed_message"][0]
+    assert [event["count"] for event in after_stop] == [1, 4]
+    assert after_stop[-1]["total"] == 5
     assert events["disconnect"] == []
     # sent is read last, so a frame or two may still be in flight
     assert observed["landed"] + observed["malformed"] >= observed["sent"] - 2
@@ -333,3 +344,73 @@ def test_full_landing_database_logs_one_clear_error_keeps_committed_ticks_and_ru
     assert held > 0
     assert len(errors) == 1
     assert "full" in errors[0].__dict__["structured_fields"]["error"]
+
+
+async def backfill_after_rate_limits(url: str, tmp_path: Path, limited: int) -> dict[str, Any]:
+    """Collect until ticks flow, make the next ``limited`` REST requests answer 429, drop the
+    connection, and wait for the reconnect's backfill to finish. After a reconnect the only REST
+    requests are the backfill's OHLCV pages (markets are loaded once), so the 429s hit them."""
+    config = fast_config(tmp_path, url, exchanges=(EXCHANGE,), backfill_retries=RETRIES)
+    async with InProcessCollector(config, [EXCHANGE]) as run:
+        await run.until(lambda: live_ticks(run) > 0, 25, "the first tick")
+        await control(url, "faults", {"kind": "http_429", "exchange": EXCHANGE, "count": limited})
+        await control(url, "faults", {"kind": "drop", "exchange": EXCHANGE, "mode": "abort"})
+        await run.until(lambda: bool(run.events("backfill_done")), 40, "the backfill to finish")
+        symbols = run.session(EXCHANGE).plan
+        assert symbols is not None
+        state = await control(url, "state")
+        return {
+            "retries": run.events("backfill_retry"),
+            "failed": run.events("backfill_failed"),
+            "done": run.events("backfill_done")[0],
+            "symbols": list(symbols.symbols),
+            "repaired": {
+                symbol
+                for (symbol,) in query(
+                    run.db_path,
+                    "SELECT DISTINCT symbol FROM market_ticks WHERE source = 'backfill'",
+                )
+            },
+            "answered_429": state["exchanges"][EXCHANGE]["counters"]["http_429"],
+        }
+
+
+RETRIES = 3
+
+
+@pytest.mark.parametrize("limited", [RETRIES, RETRIES + 1])
+def test_rate_limited_backfill_is_retried_after_retry_after_until_the_gap_is_repaired(
+    tmp_path: Path, start_sandbox: Callable[..., str], limited: int
+) -> None:
+    """429s during the reconnect backfill: each rate-limited OHLCV request is retried after the
+    backoff, at least the exchange's Retry-After (the sandbox sends 1 s), and recorded as
+    backfill_retry. With as many 429s as retries the gap of every symbol is repaired; one more
+    and the first symbol is given up (backfill_failed) only after its retries were spent, while
+    the other symbols are still repaired."""
+    url = start_sandbox("--exchanges", EXCHANGE)
+    observed = asyncio.run(backfill_after_rate_limits(url, tmp_path, limited))
+    retries, failed = observed["retries"], observed["failed"]
+    first = observed["symbols"][0]
+    report(
+        "a 429 during the backfill is retried (Retry-After honoured) until repaired or spent",
+        f"{limited} x HTTP 429 on the OHLCV requests after a reconnect, backfill_retries={RETRIES}",
+        f"{min(limited, RETRIES)} backfill_retry with delay >= 1 s; backfill_failed only with "
+        f"{RETRIES + 1} 429s; every other symbol repaired",
+        f"retries={[(r['symbol'], r['attempt'], r['delay_s'], r['reason']) for r in retries]} "
+        f"failed={[(f['symbol'], f['attempts']) for f in failed]} "
+        f"repaired={sorted(observed['repaired'])} of {observed['symbols']} "
+        f"429s answered={observed['answered_429']}",
+    )
+    assert observed["answered_429"] == limited
+    assert [(r["symbol"], r["attempt"]) for r in retries] == [
+        (first, attempt) for attempt in range(1, RETRIES + 1)
+    ]
+    assert all(r["reason"] == "rate_limited" and r["retry_after_s"] == 1.0 for r in retries)
+    assert all(1.0 <= r["delay_s"] <= 2.0 for r in retries), "Retry-After within the backoff cap"
+    if limited <= RETRIES:
+        assert failed == []
+        assert observed["repaired"] == set(observed["symbols"])
+    else:
+        assert [(f["symbol"], f["attempts"]) for f in failed] == [(first, RETRIES + 1)]
+        assert observed["repaired"] == set(observed["symbols"]) - {first}
+    assert observed["done"]["failed_symbols"] == len(failed)

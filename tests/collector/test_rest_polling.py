@@ -11,7 +11,7 @@ import pytest
 
 from collector.harness import InProcessCollector, fast_config, query, report
 from extract.collector import session as session_module
-from extract.sandbox.client import build_exchange
+from extract.exchanges.client import build_exchange
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 CHANGES_WANTED = 3

@@ -7,7 +7,6 @@ import contextlib
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,68 +18,24 @@ import duckdb
 import pytest
 
 from collector.harness import control, events, query, report, sent_count
+from collector.processes import (
+    REPO_ROOT,
+    children,
+    landed,
+    lifecycle,
+    openers,
+    pid_alive,
+    start_collector,
+    wait_until,
+    worker_starts,
+)
+from extract.collector.backoff import Backoff
 from extract.collector.supervisor import RestartPolicy
 from extract.export.cli import main as export_main
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLS = 3
 BURST = 5_000
 STAGED_TICKS = "stg_lake__market_ticks"
-
-
-def start_collector(tmp_path: Path, url: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "extract",
-            "run",
-            "--sandbox",
-            url,
-            "--exchanges",
-            "binance",
-            "--workers",
-            "1",
-            "--worker-db-template",
-            str(tmp_path / "worker_{worker_id}.sqlite"),
-            "--plan-output",
-            str(tmp_path / "plan.json"),
-            "--flush-interval-s",
-            "0.1",
-            "--restart-base-s",
-            "0.5",
-            "--restart-max-s",
-            "2",
-            "--stable-window-s",
-            "120",
-            "--retry-budget",
-            "5",
-            "--stale-after-s",
-            "10",
-            "--log-file",
-            str(tmp_path / "collector.log"),
-            *extra,
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.1)
-
-
-def landed(db: Path) -> int:
-    try:
-        return int(query(db, "SELECT count(*) FROM market_ticks")[0][0])
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 @dataclass(frozen=True)
@@ -113,10 +68,8 @@ def counts_down_the_pipeline(url: str, db: Path, tmp_path: Path) -> PipelineCoun
         exported = connection.execute(
             f"select count(*) from read_parquet('{lake}/market_ticks/*/*/*.parquet')"
         ).fetchone()
-        # exact duplicate rows collapse in staging and are counted in landed_copies
-        in_warehouse = connection.execute(
-            f"select sum(landed_copies) from staging.{STAGED_TICKS}"
-        ).fetchone()
+        # staging keeps one row per lake row (duplicates are resolved later, in cleansing)
+        in_warehouse = connection.execute(f"select count(*) from staging.{STAGED_TICKS}").fetchone()
     assert exported is not None
     assert in_warehouse is not None
     return PipelineCounts(
@@ -126,13 +79,6 @@ def counts_down_the_pipeline(url: str, db: Path, tmp_path: Path) -> PipelineCoun
         exported=int(exported[0]),
         in_warehouse=int(in_warehouse[0]),
     )
-
-
-def worker_starts(db: Path) -> int:
-    try:
-        return len(events(db, "worker_start"))
-    except sqlite3.OperationalError:
-        return 0
 
 
 @pytest.mark.faults
@@ -197,7 +143,7 @@ def test_worker_killed_with_sigkill_during_a_burst_loses_no_committed_tick(
 
 
 def test_restart_policy_backs_off_exponentially_caps_resets_and_gives_up() -> None:
-    policy = RestartPolicy(base_s=1.0, max_s=10.0, stable_window_s=60.0, retry_budget=3)
+    policy = RestartPolicy(Backoff(base_s=1.0, max_s=10.0), stable_window_s=60.0, retry_budget=3)
     assert [policy.delay_s(n) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
     failures = 0
     for _ in range(3):
@@ -262,18 +208,6 @@ def test_a_worker_that_keeps_failing_is_given_up_after_the_retry_budget(tmp_path
     assert sum("event=worker_failed_permanently" in line for line in lines) == 1
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie (exited, not yet reaped by its parent) counts as gone
-    with contextlib.suppress(OSError):
-        status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return status != "Z"
-    return True
-
-
 @pytest.mark.faults
 @pytest.mark.slow
 def test_workers_of_a_killed_supervisor_drain_and_exit_instead_of_running_on(
@@ -307,3 +241,77 @@ def test_workers_of_a_killed_supervisor_drain_and_exit_instead_of_running_on(
     fields = dict(pair.split("=", 1) for pair in exit_lines[0].split() if "=" in pair)
     assert fields["ticks_landed"] == fields["ticks_captured"]
     assert landed(db) == int(fields["ticks_landed"])
+
+
+@pytest.mark.faults
+@pytest.mark.slow
+def test_killing_the_forkserver_a_worker_and_the_supervisor_in_turn_leaves_one_writer(
+    tmp_path: Path, start_sandbox: Callable[..., str]
+) -> None:
+    """Kill, in turn, the forkserver, the worker and the supervisor (restarted at once). After
+    each, exactly one process holds the landing file: the forkserver's death is not a worker's
+    (the worker runs on, supervised, no restart); a killed worker is restarted once; the
+    restarted supervisor ends the orphan before its own worker starts and infers the orphan's
+    stop."""
+    url = start_sandbox("--exchanges", "binance")
+    db = tmp_path / "worker_0.sqlite"
+    collector = start_collector(tmp_path, url)
+    holders: list[tuple[str, set[int]]] = []
+
+    def ticks_keep_landing(what: str) -> None:
+        before = landed(db)
+        wait_until(lambda: landed(db) > before, 30, f"ticks after {what}")
+
+    def one_writer(what: str, pid: int) -> None:
+        wait_until(lambda: openers(db) == {pid}, 30, f"worker {pid} alone on the file ({what})")
+        holders.append((what, openers(db)))
+
+    try:
+        wait_until(lambda: landed(db) > 0, 90, "the first ticks")
+        first = events(db, "worker_start")[-1]["pid"]
+        one_writer("start", first)
+        [forkserver] = children(collector.pid, "forkserver")
+        os.kill(forkserver, signal.SIGKILL)
+        ticks_keep_landing("the forkserver died")
+        time.sleep(2.0)  # the forkserver's pipe closed at once: a pipe-based supervisor restarts
+        assert worker_starts(db) == 1
+        assert events(db, "worker_restart") == []
+        assert pid_alive(first)
+        one_writer("forkserver killed", first)
+
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: worker_starts(db) >= 2, 60, "the killed worker's restart")
+        second = events(db, "worker_start")[-1]["pid"]
+        ticks_keep_landing("the worker restarted")
+        one_writer("worker killed", second)
+
+        collector.kill()
+        collector.wait(timeout=10)
+        collector = start_collector(tmp_path, url)
+        wait_until(lambda: worker_starts(db) >= 3, 90, "the new supervisor's worker")
+        orphan_gone_before_start = not pid_alive(second)
+        third = events(db, "worker_start")[-1]["pid"]
+        ticks_keep_landing("the supervisor restarted")
+        one_writer("supervisor killed", third)
+    finally:
+        collector.send_signal(signal.SIGTERM)
+        exit_code = collector.wait(timeout=60)
+    kinds = [(kind, details.get("inferred", False)) for kind, _, details in lifecycle(db)]
+    report(
+        "whoever dies, exactly one process writes the landing file",
+        "SIGKILL of the forkserver, then of the worker, then of the supervisor (restarted)",
+        "no restart for the forkserver; 1 restart for the worker; the orphan gone before the "
+        "new supervisor's worker starts, its stop inferred; one holder of the file each time",
+        f"holders={holders} orphan_gone_before_start={orphan_gone_before_start} "
+        f"lifecycle={kinds} exit={exit_code}",
+    )
+    assert orphan_gone_before_start
+    assert kinds == [
+        ("worker_start", False),
+        ("worker_restart", False),
+        ("worker_start", False),
+        ("worker_stop", True),
+        ("worker_start", False),
+        ("worker_stop", False),
+    ]
+    assert exit_code == 0

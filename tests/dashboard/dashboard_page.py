@@ -96,6 +96,79 @@ class ChartDataRecorder:
         )
 
 
+# What each ECharts chart was asked to draw, read from the props Superset's Echart component
+# renders with (React's fiber on the canvas' ancestors): series names and colours, axis titles.
+_ECHARTS_OPTIONS_JS = """
+() => Array.from(document.querySelectorAll('[data-test="chart-grid-component"]')).map(el => {
+    const canvas = el.querySelector('canvas');
+    let node = canvas;
+    let key = null;
+    while (node && !key) {
+        key = Object.keys(node).find(name => name.startsWith('__reactFiber$'));
+        if (!key) node = node.parentElement;
+    }
+    let fiber = key ? node[key] : null;
+    while (fiber && !(fiber.memoizedProps && fiber.memoizedProps.echartOptions)) {
+        fiber = fiber.return;
+    }
+    const options = fiber ? fiber.memoizedProps.echartOptions : null;
+    const axes = value => (Array.isArray(value) ? value : value ? [value] : []);
+    return {
+        chart_id: Number(el.getAttribute('data-test-chart-id')),
+        name: el.getAttribute('data-test-chart-name'),
+        viz_type: el.getAttribute('data-test-viz-type'),
+        found: Boolean(options),
+        series: options ? (options.series || []).map(series => ({
+            name: String(series.name),
+            color: (series.itemStyle && series.itemStyle.color) || null,
+        })) : [],
+        x_titles: options ? axes(options.xAxis).map(axis => axis.name || '') : [],
+        y_titles: options ? axes(options.yAxis).map(axis => axis.name || '') : [],
+        headers: Array.from(el.querySelectorAll('th')).map(th => th.innerText.trim()),
+        text: el.innerText,
+    };
+})
+"""
+
+
+@dataclass(frozen=True)
+class SeriesStyle:
+    name: str
+    color: str | None
+
+
+@dataclass(frozen=True)
+class ChartLook:
+    """What a chart shows a reader: series and their colours, axis titles, table headers."""
+
+    chart_id: int
+    name: str
+    viz_type: str
+    has_echarts_options: bool
+    series: tuple[SeriesStyle, ...]
+    x_titles: tuple[str, ...]
+    y_titles: tuple[str, ...]
+    headers: tuple[str, ...]
+    text: str
+
+
+def chart_looks(page: Page) -> tuple[ChartLook, ...]:
+    return tuple(
+        ChartLook(
+            chart_id=look["chart_id"],
+            name=look["name"],
+            viz_type=look["viz_type"],
+            has_echarts_options=look["found"],
+            series=tuple(SeriesStyle(s["name"], s["color"]) for s in look["series"]),
+            x_titles=tuple(look["x_titles"]),
+            y_titles=tuple(look["y_titles"]),
+            headers=tuple(look["headers"]),
+            text=look["text"],
+        )
+        for look in page.evaluate(_ECHARTS_OPTIONS_JS)
+    )
+
+
 @dataclass(frozen=True)
 class DashboardLoad:
     """The outcome of opening (or re-filtering) a dashboard."""
@@ -104,6 +177,7 @@ class DashboardLoad:
     seconds: float
     charts: tuple[ChartState, ...]
     data: dict[int, ChartData]
+    looks: tuple[ChartLook, ...] = ()
 
 
 def chart_states(page: Page) -> tuple[ChartState, ...]:
@@ -150,6 +224,7 @@ def wait_for_charts(
         seconds=time.monotonic() - started,
         charts=states,
         data=dict(recorder.responses),
+        looks=chart_looks(page),
     )
 
 

@@ -6,6 +6,7 @@ Shared by the dashboard tests and ``bench/dashboard.py``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,8 @@ import requests
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 REQUEST_TIMEOUT_S = 60.0
-CHROMIUM = "/usr/bin/chromium"
+# Debian's package by default; CHROMIUM_PATH (the Makefile's, or the user's) names another one.
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -101,7 +103,8 @@ def dashboards(api: SupersetApi) -> list[DashboardInfo]:
 
 @contextmanager
 def chromium() -> Iterator[tuple[Playwright, Browser]]:
-    """Debian's Chromium, headless, driven by playwright (never a downloaded browser)."""
+    """The system Chromium (``CHROMIUM_PATH``, else Debian's), headless, driven by playwright
+    (never a downloaded browser)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS), headless=True

@@ -29,9 +29,10 @@ def free_port() -> int:
 
 
 def start_superset(
-    settings: SupersetSettings, log_path: Path
+    settings: SupersetSettings, log_path: Path, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Set up Superset in ``settings.home`` (reusing a cached initialisation) and serve it."""
+    """Set up Superset in ``settings.home`` (reusing a cached initialisation) and serve it with
+    ``workers`` gunicorn workers."""
     if not restore_initialised_metadata(settings):
         initialise_and_cache(settings)
     output = finish_commands(
@@ -40,7 +41,7 @@ def start_superset(
     if not check_admin_output(settings, output):
         raise RuntimeError(f"{settings.home} already had an admin user: not a fresh home")
     port = free_port()
-    process = start_server(settings, "127.0.0.1", port, workers=1, log_path=log_path)
+    process = start_server(settings, "127.0.0.1", port, workers=workers, log_path=log_path)
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(base_url, process)

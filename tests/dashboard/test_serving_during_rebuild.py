@@ -59,7 +59,7 @@ def test_charts_answer_without_error_during_rebuild_and_publish_and_then_show_ne
         data
         for data in dashboard_loads["market-overview"].data.values()
         if data.query_context["form_data"]["viz_type"] == "echarts_timeseries_line"
-        and data.query_context["form_data"]["metrics"] == ["avg_price"]
+        and data.query_context["form_data"]["metrics"] == ["market_price"]
     )
     newest_before = newest_price_bucket(api, price_query)
     client = SupersetApi(

@@ -1,6 +1,7 @@
 """The real pipeline behind the dashboards, small: lake -> dbt build -> forecast -> publish.
 
-A synthetic lake (random walks for 4 exchanges x 3 coins, plus connection events) is built by
+A synthetic lake (random walks for 4 exchanges x 3 coins quoted in USDT, coinbase and kraken
+also in USD, plus connection events) is built by
 the real dbt project in-process, forecast by the real ``forecasting`` CLI, then published with
 ``tools.publish`` to the serving file Superset reads. Used by the dashboard tests and the
 dashboard benchmark.
@@ -26,6 +27,13 @@ from tools.publish import publish
 EXCHANGES = ("binance", "coinbase", "kraken", "okx")
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 START_PRICES = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0}
+# A second quote, as on the sandbox and the real exchanges: coinbase and kraken also list USD
+# markets, priced apart from the USDT ones, so a chart that mixed quotes would show it.
+USD_EXCHANGES = ("coinbase", "kraken")
+USD_SYMBOLS = ("BTC/USD", "ETH/USD")
+USD_START_PRICES = {"BTC/USD": 60_600.0, "ETH/USD": 3_030.0}
+# Never disconnects: the disconnect table must say so rather than show a bare 0.
+STEADY_EXCHANGE = "okx"
 # Spans midnight so the daily charts have two days.
 LAKE_START_UTC = utc("2026-01-01 21:00:00")
 # Small forecasting settings: a 30-bucket horizon, two cross-validation windows.
@@ -46,7 +54,8 @@ def write_lake_hours(
     lake_dir: Path, start_utc: datetime, hours: float, run_id: str, seed: int
 ) -> None:
     """Ticks of every (exchange, symbol) for ``hours`` from ``start_utc``, with a disconnect and
-    a reconnect per exchange so the connection-health charts have data."""
+    a reconnect per exchange but STEADY_EXCHANGE, so the connection-health charts have data and
+    one exchange has none to report."""
     spec = SyntheticLakeSpec(
         start_utc=start_utc,
         hours=hours,
@@ -58,11 +67,24 @@ def write_lake_hours(
         start_prices=START_PRICES,
     )
     write_synthetic_lake(lake_dir, spec)
+    usd_spec = SyntheticLakeSpec(
+        start_utc=start_utc,
+        hours=hours,
+        exchanges=USD_EXCHANGES,
+        symbols=USD_SYMBOLS,
+        ticks_per_pair_per_s=0.2,
+        seed=seed + 1,
+        run_id=f"{run_id}-usd",
+        start_prices=USD_START_PRICES,
+    )
+    write_synthetic_lake(lake_dir, usd_spec)
     events: list[LakeEvent] = []
     for index, exchange_id in enumerate(EXCHANGES):
+        events.append(LakeEvent(exchange_id, start_utc, "connected"))
+        if exchange_id == STEADY_EXCHANGE:
+            continue
         disconnected = start_utc + timedelta(minutes=30 + 10 * index)
         events += [
-            LakeEvent(exchange_id, start_utc, "connected"),
             LakeEvent(exchange_id, disconnected, "disconnect"),
             LakeEvent(exchange_id, disconnected + timedelta(seconds=2 + 3 * index), "reconnected"),
         ]

@@ -22,6 +22,7 @@ from tests.fixtures.lake import (
     write_lake,
     write_synthetic_lake,
 )
+from tests.fixtures.reference_compare import assert_matches_reference
 from tests.fixtures.warehouse import build_warehouse, read_tables
 
 pytestmark = pytest.mark.slow
@@ -160,34 +161,8 @@ def test_incremental_build_equals_full_refresh(growing_lake: GrowingLake) -> Non
     assert_same_tables(incremental, full_refresh)
 
 
-def _compare(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], name: str) -> None:
-    columns = list(expected.columns)
-    actual = actual[columns].sort_values(keys).reset_index(drop=True)
-    expected = expected.sort_values(keys).reset_index(drop=True)
-    for column in columns:
-        if column.endswith("date_utc"):
-            actual[column] = pd.to_datetime(actual[column]).dt.date
-            expected[column] = pd.to_datetime(expected[column]).dt.date
-    pd.testing.assert_frame_equal(
-        actual, expected, check_exact=False, rtol=1e-9, check_dtype=False, obj=name
-    )
-
-
 def test_kpis_match_the_independent_pandas_implementation(growing_lake: GrowingLake) -> None:
     reference = compute_all(growing_lake.lake_dir)
-    built = read_tables(growing_lake.full_refresh_db, schemas=("cleansing", "core"))
     fill_methods = set(reference["cln_market_grid"]["fill_method"])
     assert {"observed", "backfill", "forward_fill", "missing"} <= fill_methods
-    keys_by_model = {
-        "fct_latency_daily": ["kpi_date_utc", "exchange_id", "symbol"],
-        "fct_update_frequency_daily": ["kpi_date_utc", "exchange_id", "symbol"],
-        "fct_disconnects_daily": ["kpi_date_utc", "exchange_id"],
-        "cln_market_grid": ["exchange_id", "symbol", "bucket_start_utc"],
-        "fct_price_deviation_aligned": ["bucket_start_utc", "symbol"],
-        "fct_price_deviation_daily": ["kpi_date_utc", "symbol"],
-    }
-    for model, keys in keys_by_model.items():
-        schema = "cleansing" if model.startswith("cln_") else "core"
-        expected = reference[model]
-        assert len(expected) > 0, model
-        _compare(built[f"{schema}.{model}"], expected, keys, model)
+    assert_matches_reference(growing_lake.full_refresh_db, reference)

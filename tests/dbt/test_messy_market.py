@@ -15,8 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bench.pandas_reference import compute_all
 from extract.export.cli import main as export_main
 from tests.fixtures.messy_market import DAY, REJECTED_ROWS, write_messy_landing_db
+from tests.fixtures.reference_compare import assert_matches_reference
 from tests.fixtures.warehouse import DbtRun, build_warehouse
 
 pytestmark = pytest.mark.slow
@@ -48,6 +50,13 @@ def warehouse(messy_build: tuple[Path, DbtRun]) -> Iterator[duckdb.DuckDBPyConne
     connection = duckdb.connect(str(messy_build[0]), read_only=True)
     yield connection
     connection.close()
+
+
+def test_every_kpi_matches_the_independent_pandas_implementation(
+    messy_build: tuple[Path, DbtRun],
+) -> None:
+    duckdb_path = messy_build[0]
+    assert_matches_reference(duckdb_path, compute_all(duckdb_path.parent / "lake"))
 
 
 def one_row(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, object]:

@@ -18,21 +18,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from extract.landing.schema import LANDING_DDL, ORIGINAL_LANDING_DDL
+from extract.landing.schema import (
+    EXTENDED_MARKET_TICK_COLUMNS,
+    LANDING_DDL,
+    ORIGINAL_LANDING_DDL,
+    ORIGINAL_MARKET_TICK_COLUMNS,
+)
 
 EXCHANGES: Final = ("binance", "kraken", "coinbase")
 SYMBOLS: Final = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT", "DOGE/USDT")
 FAIR_PRICES: Final = (97_000.0, 3_400.0, 180.0, 2.3, 0.9, 0.35)
 START_US: Final = 1_795_000_000_000_000  # 2026-11-18T...Z
 
-_ORIGINAL_TICK_COLUMNS: Final = (
-    "ingestion_ts_utc, exchange_id, symbol, market_type, price, bid, ask, last, open, high, low, "
-    "base_volume, quote_volume, exchange_ts_ms, exchange_ts_utc, raw_json"
-)
-_EXTENDED_TICK_COLUMNS: Final = (
-    f"{_ORIGINAL_TICK_COLUMNS}, ingestion_ts_us, exchange_ts_source, source, worker_id, "
-    "connection_id"
-)
+# every landing column but the id, in schema order
+_ORIGINAL_TICK_COLUMNS: Final = ORIGINAL_MARKET_TICK_COLUMNS[1:]
+_EXTENDED_TICK_COLUMNS: Final = (*_ORIGINAL_TICK_COLUMNS, *EXTENDED_MARKET_TICK_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,10 @@ def tick_rows(
 
 def insert_ticks(path: Path, rows: Iterator[tuple[object, ...]], *, original: bool = False) -> int:
     columns = _ORIGINAL_TICK_COLUMNS if original else _EXTENDED_TICK_COLUMNS
-    placeholders = ", ".join("?" * (16 if original else 21))
+    placeholders = ", ".join("?" * len(columns))
     with sqlite3.connect(path) as connection:
         cursor = connection.executemany(
-            f"insert into market_ticks ({columns}) values ({placeholders})", rows
+            f"insert into market_ticks ({', '.join(columns)}) values ({placeholders})", rows
         )
         inserted = cursor.rowcount
     connection.close()

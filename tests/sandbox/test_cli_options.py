@@ -10,7 +10,7 @@ import aiohttp
 import ccxt
 import pytest
 
-from extract.sandbox.client import build_exchange
+from extract.exchanges.client import build_exchange
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from extract.sandbox.client import SANDBOX_EXCHANGES, build_exchange, rewrite_url
+from extract.exchanges.client import build_exchange, rewrite_url
 from extract.sandbox.market import MINUTE_MS, MarketModel, VenueStyle
+from extract.sandbox.venues import VENUES
 
 SANDBOX = "http://127.0.0.1:8765"
 
@@ -44,7 +45,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("exchange_id", SANDBOX_EXCHANGES)
+@pytest.mark.parametrize("exchange_id", VENUES)
 @pytest.mark.parametrize("pro", [True, False])
 def test_build_exchange_points_every_url_at_the_sandbox(exchange_id: str, pro: bool) -> None:
     exchange = build_exchange(exchange_id, sandbox_url=SANDBOX, pro=pro)

@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from extract.sandbox.client import SANDBOX_EXCHANGES, build_exchange
+from extract.exchanges.client import build_exchange
+from extract.sandbox.venues import VENUES
 from extract.timeutil import parse_utc
 
 pytestmark = pytest.mark.slow
 
-EXCHANGES = SANDBOX_EXCHANGES
+EXCHANGES = tuple(VENUES)
 QUOTE = {"binance": "USDT", "kraken": "USD", "coinbase": "USD", "okx": "USDT"}
 T = TypeVar("T")
 STEP_TIMEOUT_S = 10.0

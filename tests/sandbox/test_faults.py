@@ -13,7 +13,7 @@ import aiohttp
 import ccxt
 import pytest
 
-from extract.sandbox.client import build_exchange
+from extract.exchanges.client import build_exchange
 from extract.sandbox.process import SandboxProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.faults]

@@ -18,7 +18,7 @@ tick_quality as (
     where tick_hour_utc >= {{ window_start }} and is_kpi_tick
 ),
 
-final as (
+aggregated as (
     select
         tick_date_utc as kpi_date_utc,
         exchange_id,
@@ -28,9 +28,9 @@ final as (
         avg(latency_ms) filter (where latency_ms >= 0) as avg_latency_ms,
         min(latency_ms) filter (where latency_ms >= 0) as min_latency_ms,
         max(latency_ms) filter (where latency_ms >= 0) as max_latency_ms,
-        quantile_cont(latency_ms, 0.5) filter (where latency_ms >= 0) as p50_latency_ms,
-        quantile_cont(latency_ms, 0.95) filter (where latency_ms >= 0) as p95_latency_ms,
-        quantile_cont(latency_ms, 0.99) filter (where latency_ms >= 0) as p99_latency_ms,
+        -- One state for the three percentiles: exact quantiles keep every value in memory.
+        quantile_cont(latency_ms, [0.5, 0.95, 0.99]) filter (where latency_ms >= 0)
+            as latency_percentiles,
         count(*) filter (where latency_ms < 0) as negative_latency_count,
         -quantile_cont(latency_ms, 0.5) filter (where latency_ms < 0) as clock_skew_estimate_ms,
         count(*) filter (where exchange_ts_utc is null) as missing_exchange_ts_count,
@@ -39,6 +39,27 @@ final as (
         {{ build_started_at() }} as built_at_utc
     from tick_quality
     group by tick_date_utc, exchange_id, symbol
+),
+
+final as (
+    select
+        kpi_date_utc,
+        exchange_id,
+        symbol,
+        kpi_tick_count,
+        latency_sample_count,
+        avg_latency_ms,
+        min_latency_ms,
+        max_latency_ms,
+        latency_percentiles[1] as p50_latency_ms,
+        latency_percentiles[2] as p95_latency_ms,
+        latency_percentiles[3] as p99_latency_ms,
+        negative_latency_count,
+        clock_skew_estimate_ms,
+        missing_exchange_ts_count,
+        latency_over_limit_count,
+        built_at_utc
+    from aggregated
 )
 
 select * from final

@@ -1,43 +1,29 @@
-"""Build a ccxt / ccxt.pro exchange instance, optionally pointed at the local sandbox.
+"""Build a ccxt / ccxt.pro exchange instance from its spec, optionally pointed at a local base URL.
 
-The sandbox addresses every real API URL generically: ``scheme://host[:port]/path`` is served at
-``http://127.0.0.1:PORT/host/path`` (``ws://`` for websockets). :func:`rewrite_url` applies that
-rule; :func:`build_exchange` applies it to every URL in ``exchange.urls`` and nothing else, so the
-exchange runs its real request, parsing and websocket code.
+A local base (the sandbox, ``--sandbox``) addresses every real API URL generically:
+``scheme://host[:port]/path`` is served at ``http://127.0.0.1:PORT/host/path`` (``ws://`` for
+websockets). :func:`rewrite_url` applies that rule; :func:`build_exchange` applies it to every
+URL in ``exchange.urls`` and nothing else, so the exchange runs its real request, parsing and
+websocket code.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
-SANDBOX_EXCHANGES = ("binance", "kraken", "coinbase", "okx")
+from extract.exchanges import spec_for
 
 _URL_SCHEMES = ("http", "https", "ws", "wss")
 _WEBSOCKET_SCHEMES = ("ws", "wss")
 
-# Spot-only settings per exchange, so load_markets asks only for spot markets and calls
-# nothing that needs API keys. Each entry is deep-merged into the exchange's own options.
-_SPOT_ONLY_OPTIONS: dict[str, dict[str, Any]] = {
-    "binance": {
-        "defaultType": "spot",
-        "fetchMarkets": {"types": ["spot"]},
-        "fetchMargins": False,
-        # sapi capital/config/getall needs keys; ccxt skips it without keys, say so explicitly
-        "fetchCurrencies": False,
-        # the full 24h ticker carries bid/ask; ccxt's default for watch_tickers is miniTicker
-        "watchTickers": {"name": "ticker"},
-    },
-    "kraken": {},
-    "coinbase": {"fetchMarkets": "fetchMarketsV3"},
-    "okx": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}},
-}
-
-# ccxt's own per-request delay is tuned for real exchanges (e.g. kraken waits 1 s); the sandbox
-# answers instantly, so tests and the demo use a short one while keeping the limiter on.
+# ccxt's own per-request delay is tuned for real exchanges (e.g. kraken waits 1 s); a local
+# base answers instantly, so tests and the demo use a short one while keeping the limiter on.
 TEST_RATE_LIMIT_MS = 5
 
 
@@ -76,10 +62,10 @@ def rewrite_urls(urls: object, sandbox_url: str) -> object:
     return urls
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = value
@@ -93,10 +79,10 @@ def build_exchange(
     pro: bool = True,
     config: dict[str, Any] | None = None,
 ) -> Any:
-    """A ccxt.pro (or, with ``pro=False``, ccxt async) instance for spot markets.
+    """A ccxt.pro (or, with ``pro=False``, ccxt async) instance with its spec's options.
 
-    With ``sandbox_url`` every URL in ``exchange.urls`` is rewritten to the sandbox and the rate
-    limiter uses :data:`TEST_RATE_LIMIT_MS`. ``config`` is deep-merged last and wins.
+    With ``sandbox_url`` every URL in ``exchange.urls`` is rewritten to it and the rate limiter
+    uses :data:`TEST_RATE_LIMIT_MS`. ``config`` is deep-merged last and wins.
     """
     module = ccxt_pro if pro else ccxt_async
     exchange_class = getattr(module, exchange_id, None)
@@ -104,7 +90,7 @@ def build_exchange(
         raise ValueError(f"unknown ccxt exchange {exchange_id!r}")
     settings: dict[str, Any] = {
         "enableRateLimit": True,
-        "options": _SPOT_ONLY_OPTIONS.get(exchange_id, {"defaultType": "spot"}),
+        "options": copy.deepcopy(dict(spec_for(exchange_id).ccxt_options)),
     }
     if sandbox_url is not None:
         settings["rateLimit"] = TEST_RATE_LIMIT_MS
