@@ -296,8 +296,6 @@ def source_key(path: Path) -> str:
     return str(path.resolve())
 
 
-# The bar shows no time left before this share of the rows is done: the first rows come after
-# a read's set-up time and in uneven slices, so an early rate is noise (it once said 1:14:20).
 def export_planned(
     sources: list[Path],
     planned: PlannedSources,
