@@ -106,9 +106,12 @@ def paths_from_env() -> Paths:
 
 
 class StepFailed(Exception):
-    def __init__(self, step: str, exit_code: int) -> None:
-        super().__init__(f"{step} failed with exit status {exit_code}")
-        self.exit_code = exit_code
+    """A step exited with a non-zero status (or a signal: status 1, the signal named)."""
+
+    def __init__(self, step: str, returncode: int) -> None:
+        how = f"exit status {returncode}" if returncode > 0 else f"signal {-returncode}"
+        super().__init__(f"{step} failed with {how}")
+        self.exit_code = returncode if returncode > 0 else 1
 
 
 def say(message: str) -> None:
@@ -118,11 +121,12 @@ def say(message: str) -> None:
 def run_step(name: str, command: Sequence[str], paths: Paths) -> None:
     say(f"{name}: {' '.join(command)}")
     started = time.perf_counter()
-    exit_code = subprocess.run(command, env=paths.environment(), check=False).returncode
+    returncode = subprocess.run(command, env=paths.environment(), check=False).returncode
     seconds = time.perf_counter() - started
-    if exit_code != 0:
-        say(f"{name}: failed with exit status {exit_code} after {seconds:.1f} s")
-        raise StepFailed(name, exit_code)
+    if returncode != 0:
+        failure = StepFailed(name, returncode)
+        say(f"{failure} after {seconds:.1f} s")
+        raise failure
     say(f"{name}: done in {seconds:.1f} s")
 
 
@@ -233,6 +237,9 @@ def main(argv: Sequence[str]) -> int:
             "published (the serving file is unchanged)"
         )
         return failure.exit_code
+    except KeyboardInterrupt:
+        say("interrupted: cycle stopped (the serving file changes only when publish completes)")
+        return 130
     say(f"cycle done in {time.perf_counter() - started:.1f} s")
     report_freshness(paths.serving_path)
     return 0

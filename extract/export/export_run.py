@@ -115,6 +115,7 @@ def _make_sink(options: ExportOptions, run_id: str, started: datetime) -> Sink:
         run_id,
         options.output_format,
         events=options.include_connection_events,
+        clock=started,
     )
 
 

@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 from extract.export.options import Window
 from extract.export.sinks import ChunkWritten
 from extract.export.tables import SelectedColumn, SqlType, TableName, TableSpec, arrow_type
-from extract.export.transform import RowIssues, with_valid_text
+from extract.export.transform import RowIssues, implausible_count, parse_iso_utc, with_valid_text
 from extract.landing.schema import ORIGINAL_CONNECTION_EVENT_COLUMNS, ORIGINAL_MARKET_TICK_COLUMNS
 
 _INTEGER_COLUMNS: Final = frozenset({"id", "exchange_ts_ms"})
@@ -117,9 +117,18 @@ class LegacySink:
 
     parallel_sources = False
 
-    def __init__(self, output_dir: Path, base_name: str, output_format: str, *, events: bool):
+    def __init__(
+        self,
+        output_dir: Path,
+        base_name: str,
+        output_format: str,
+        *,
+        events: bool,
+        clock: datetime,
+    ):
         self._specs = LEGACY_TABLES if events else (LEGACY_MARKET_TICKS,)
         self._format = output_format
+        self._clock = clock  # the run's start: reception times after it (+10 min) are implausible
         self._finals: dict[str, Path] = {}
         self._temps: dict[str, Path] = {}
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -188,7 +197,13 @@ class LegacySink:
             max_time_iso=_newest_text(rows, spec.time_column),
             exchanges=_uniques(rows["exchange_id"]),
             symbols=_uniques(rows["symbol"]),
-            issues=RowIssues(repaired_text=repaired_text),
+            issues=RowIssues(
+                # the time text is exported as it is: only implausible times are worth a warning
+                implausible_times=implausible_count(
+                    parse_iso_utc(rows[spec.time_column].combine_chunks()), self._clock
+                ),
+                repaired_text=repaired_text,
+            ),
         )
 
     def _write_json(self, name: str, rows: pa.Table) -> None:

@@ -203,7 +203,8 @@ def _logged(outcome: SourceOutcome) -> SourceOutcome:
         if issues.implausible_times:
             log.warning(
                 "event=implausible_times file=%s table=%s rows=%d note=time before %s or over "
-                "%d min after the export's clock; exported, dbt quarantines these rows",
+                "%d min after the export's clock; exported as they are, the warehouse quarantines "
+                "them",
                 outcome.path,
                 name,
                 issues.implausible_times,
@@ -295,8 +296,6 @@ def source_key(path: Path) -> str:
     return str(path.resolve())
 
 
-# The bar shows no time left before this share of the rows is done: the first rows come after
-# a read's set-up time and in uneven slices, so an early rate is noise (it once said 1:14:20).
 def export_planned(
     sources: list[Path],
     planned: PlannedSources,

@@ -4,6 +4,7 @@ the summary line and in the run metadata: implausible reception times and text t
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from contextlib import closing
@@ -150,3 +151,43 @@ def test_the_exporters_plausible_window_is_the_one_dbt_quarantines_by() -> None:
 
     assert datetime.fromisoformat(dbt_vars["min_plausible_ts_utc"]) == MIN_PLAUSIBLE_UTC
     assert timedelta(minutes=dbt_vars["max_future_ts_minutes"]) == MAX_FUTURE
+
+
+@pytest.mark.parametrize("output_format", ["sqlite", "json"])
+def test_the_original_formats_warn_about_implausible_times_and_keep_the_text(
+    landing_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    output_format: str,
+) -> None:
+    landing = make_landing(landing_dir / "worker_0.sqlite", ticks=30, seed=0)
+    texts = {4: "2099-01-01T00:00:00.000+00:00", 5: "2001-01-01T00:00:00.000+00:00"}
+    with closing(sqlite3.connect(landing.path)) as connection, connection:
+        connection.executemany(
+            "update market_ticks set ingestion_ts_utc = ? where id = ?",
+            [(text, row_id) for row_id, text in texts.items()],
+        )
+    out = tmp_path / "staging"
+
+    assert run_export(landing_dir, out, "--output-format", output_format) == 0
+
+    assert _warnings(caplog.messages, "implausible_times") == {
+        ("worker_0.sqlite", "market_ticks"): 2
+    }
+    assert _summary_count(capsys.readouterr().out, "implausible_times") == 2
+    (exported,) = out.glob("*.db" if output_format == "sqlite" else "*_market_ticks.json")
+    if output_format == "sqlite":
+        with closing(sqlite3.connect(exported)) as connection:
+            rows = connection.execute(
+                "select source_row_id, ingestion_ts_utc from market_ticks "
+                "where source_row_id in (4, 5)"
+            ).fetchall()
+    else:
+        records = json.loads(exported.read_text())
+        rows = [
+            (r["source_row_id"], r["ingestion_ts_utc"])
+            for r in records
+            if r["source_row_id"] in texts
+        ]
+    assert sorted(rows) == sorted(texts.items())

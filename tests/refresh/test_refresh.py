@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from tests.export.landing_factory import insert_ticks, make_landing, tick_rows
-from tools.refresh import EXIT_BUSY, main
+from tools.refresh import EXIT_BUSY, StepFailed, main, paths_from_env, run_step
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CYCLE_TIMEOUT_S = 420.0
@@ -189,7 +189,21 @@ def test_a_failed_step_stops_the_cycle_and_publishes_nothing(
 
     output = capsys.readouterr().out
     assert code == 1
-    assert "[refresh] export: failed with exit status 1" in output
+    assert "[refresh] export failed with exit status 1 after" in output
     assert "nothing published" in output
     assert "[refresh] build:" not in output
     assert not (tmp_path / "warehouse" / "serving.duckdb").exists()
+
+
+def test_a_step_killed_by_a_signal_fails_the_cycle_with_status_1_and_names_the_signal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in cycle_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    suicide = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+
+    with pytest.raises(StepFailed) as failure:
+        run_step("build", suicide, paths_from_env())
+
+    assert failure.value.exit_code == 1
+    assert "[refresh] build failed with signal 9 after" in capsys.readouterr().out
