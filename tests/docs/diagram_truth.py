@@ -30,12 +30,15 @@ import importlib.util
 import re
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from extract.collector.config import CollectorConfig
+from extract.landing.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON_PACKAGES = ("extract", "forecasting", "tools", "superset_config", "bench")
@@ -123,22 +126,11 @@ def code_files(repo: Path) -> Iterator[Path]:
     yield repo / "Makefile"
 
 
-def landing_tables(repo: Path) -> dict[str, frozenset[str]]:
-    """Table -> columns, from the CREATE TABLE statements in extract/landing/schema.py."""
-    module = ast.parse((repo / "extract/landing/schema.py").read_text(encoding="utf-8"))
-    ddl = "".join(
-        node.value.value
-        for node in ast.walk(module)
-        if isinstance(node, ast.AnnAssign | ast.Assign)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-        and "CREATE TABLE" in node.value.value
-    )
-    tables: dict[str, set[str]] = {}
-    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", ddl, re.S):
-        columns = {line.split()[0] for line in body.strip().splitlines() if line.strip()}
-        tables.setdefault(name, set()).update(columns)
-    return {name: frozenset(columns) for name, columns in tables.items()}
+def landing_tables() -> dict[str, frozenset[str]]:
+    """Table -> columns, from the landing schema's declaration (extract/landing/schema.py)."""
+    return {
+        table: frozenset(column.name for column in columns) for table, columns in TABLES.items()
+    }
 
 
 def event_types(repo: Path) -> frozenset[str]:
@@ -248,18 +240,9 @@ def numeric_defaults(repo: Path) -> dict[str, float]:
     for name, value in (project.get("vars") or {}).items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             found.setdefault(name, set()).add(float(value))
-    config = ast.parse((repo / "extract/collector/config.py").read_text(encoding="utf-8"))
-    for node in ast.walk(config):
-        if isinstance(node, ast.ClassDef) and node.name == "CollectorConfig":
-            for field in node.body:
-                if (
-                    isinstance(field, ast.AnnAssign)
-                    and isinstance(field.target, ast.Name)
-                    and isinstance(field.value, ast.Constant)
-                    and isinstance(field.value.value, int | float)
-                    and not isinstance(field.value.value, bool)
-                ):
-                    found.setdefault(field.target.id, set()).add(float(field.value.value))
+    for option in fields(CollectorConfig):
+        if isinstance(option.default, int | float) and not isinstance(option.default, bool):
+            found.setdefault(option.name, set()).add(float(option.default))
     return {name: values.pop() for name, values in found.items() if len(values) == 1}
 
 
@@ -279,7 +262,7 @@ def load_vocabulary(repo: Path = REPO) -> Vocabulary:
         models=frozenset(models),
         dbt_schemas=frozenset(schemas),
         sources=sources,
-        landing_tables=landing_tables(repo),
+        landing_tables=landing_tables(),
         model_columns=columns,
         event_types=event_types(repo),
         cli_options=argparse_options(repo),
