@@ -30,13 +30,14 @@ import importlib.util
 import re
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from extract.collector.config import CollectorConfig
 from extract.landing.schema import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,8 +127,10 @@ def code_files(repo: Path) -> Iterator[Path]:
 
 
 def landing_tables() -> dict[str, frozenset[str]]:
-    """Table -> columns, from the landing schema's column declarations."""
-    return {name: frozenset(column.name for column in columns) for name, columns in TABLES.items()}
+    """Table -> columns, from the landing schema's declaration (extract/landing/schema.py)."""
+    return {
+        table: frozenset(column.name for column in columns) for table, columns in TABLES.items()
+    }
 
 
 def event_types(repo: Path) -> frozenset[str]:
@@ -237,18 +240,9 @@ def numeric_defaults(repo: Path) -> dict[str, float]:
     for name, value in (project.get("vars") or {}).items():
         if isinstance(value, int | float) and not isinstance(value, bool):
             found.setdefault(name, set()).add(float(value))
-    config = ast.parse((repo / "extract/collector/config.py").read_text(encoding="utf-8"))
-    for node in ast.walk(config):
-        if isinstance(node, ast.ClassDef) and node.name == "CollectorConfig":
-            for field in node.body:
-                if (
-                    isinstance(field, ast.AnnAssign)
-                    and isinstance(field.target, ast.Name)
-                    and isinstance(field.value, ast.Constant)
-                    and isinstance(field.value.value, int | float)
-                    and not isinstance(field.value.value, bool)
-                ):
-                    found.setdefault(field.target.id, set()).add(float(field.value.value))
+    for option in fields(CollectorConfig):
+        if isinstance(option.default, int | float) and not isinstance(option.default, bool):
+            found.setdefault(option.name, set()).add(float(option.default))
     return {name: values.pop() for name, values in found.items() if len(values) == 1}
 
 
