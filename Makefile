@@ -16,7 +16,8 @@ export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
 export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
 
 .PHONY: help setup setup-browser demo test lint fmt typecheck sandbox extract export build \
-        docs-serve forecast refresh publish dashboard superset diagrams bench faults soak clean
+        docs-serve forecast refresh publish dashboard superset screenshots diagrams bench faults soak \
+        clean
 
 help: ## show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -100,6 +101,9 @@ dashboard: setup ## configure Superset and import the dashboards from git
 
 superset: dashboard ## serve Superset on 127.0.0.1:8088
 	$(PY) -m superset_config.manage serve
+
+screenshots: setup setup-browser ## docs/img/dashboard_*.png from the running Superset (after make demo; URL=...)
+	$(PY) -m tools.screenshots --url $(or $(URL),http://127.0.0.1:8088)
 
 diagrams: setup setup-browser ## render diagrams/**/*.mmd to SVG with mermaid-cli and the system Chromium
 	$(PY) -m tools.diagrams
