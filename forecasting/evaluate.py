@@ -106,12 +106,14 @@ def score_models(
 
 
 def choose_models(metrics: pd.DataFrame, model_names: tuple[str, ...]) -> pd.DataFrame:
-    """Flag the lowest finite MASE per series (ties: the earlier model in ``model_names``)."""
+    """Flag one model per series: the lowest finite MASE (ties: the earlier model in
+    ``model_names``); a series without any finite MASE (e.g. a flat price, whose naive errors
+    are all 0) gets the earliest model of ``model_names``, so every series has exactly one."""
     order = {name: position for position, name in enumerate(model_names)}
     ranked = metrics.assign(
         model_order=metrics["model"].map(order),
         finite_mase=metrics["mase"].where(np.isfinite(metrics["mase"])),
     ).sort_values(["unique_id", "finite_mase", "model_order"], na_position="last", kind="stable")
-    chosen_index = ranked[ranked["finite_mase"].notna()].groupby("unique_id").head(1).index
+    chosen_index = ranked.groupby("unique_id").head(1).index
     flagged = metrics.assign(is_chosen=metrics.index.isin(chosen_index))
     return flagged.sort_values(["unique_id", "model"], kind="stable").reset_index(drop=True)

@@ -50,3 +50,16 @@ def test_ties_go_to_the_earlier_model_and_nan_is_never_chosen() -> None:
     chosen = choose_models(metrics, ("Naive", "AutoETS", "Broken"))
     flagged = chosen.loc[chosen["is_chosen"], ["unique_id", "model"]].values.tolist()
     assert flagged == [["a", "Naive"], ["b", "Naive"]]
+
+
+def test_a_series_without_a_finite_mase_still_gets_exactly_one_model() -> None:
+    metrics = pd.DataFrame(
+        {
+            "unique_id": ["flat", "flat", "flat"],
+            "model": ["Broken", "AutoETS", "Naive"],
+            "mase": [float("nan"), float("inf"), float("nan")],
+        }
+    )
+    chosen = choose_models(metrics, ("Naive", "AutoETS", "Broken"))
+    flagged = chosen.loc[chosen["is_chosen"], ["unique_id", "model"]].values.tolist()
+    assert flagged == [["flat", "Naive"]]
