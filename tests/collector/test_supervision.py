@@ -156,7 +156,9 @@ def test_restart_policy_backs_off_exponentially_caps_resets_and_gives_up() -> No
 
 @pytest.mark.faults
 @pytest.mark.slow
-def test_a_worker_that_keeps_failing_is_given_up_after_the_retry_budget(tmp_path: Path) -> None:
+def test_a_worker_that_keeps_failing_is_given_up_after_the_retry_budget(
+    tmp_path: Path, sandbox_url: str
+) -> None:
     """A worker whose landing database cannot be opened exits at once, again and again: the
     supervisor restarts it with growing delays, marks it failed after the retry budget instead
     of looping forever, and the collector exits 1."""
@@ -169,6 +171,7 @@ def test_a_worker_that_keeps_failing_is_given_up_after_the_retry_budget(tmp_path
             "extract",
             "run",
             "--sandbox",
+            sandbox_url,
             "--exchanges",
             "binance",
             "--workers",
