@@ -35,6 +35,7 @@ from typing import Any
 from extract.collector.backoff import Backoff
 from extract.collector.config import CollectorConfig
 from extract.collector.logs import describe_error, log_event
+from extract.collector.pids import exited, open_pidfd
 from extract.collector.planning import WorkerAssignment
 from extract.collector.recovery import LandingInUse, recover_landing
 from extract.collector.writer import append_events, make_event
@@ -110,27 +111,11 @@ class WorkerProcess:
         self.process = process
         assert process.pid is not None
         self.pid: int = process.pid
-        try:
-            self._pidfd: int | None = os.pidfd_open(self.pid)
-        except ProcessLookupError:
-            self._pidfd = None  # exited (and reaped) already
+        self._pidfd = open_pidfd(self.pid)
 
     async def wait(self) -> None:
         """Return once the process has exited (killed or not)."""
-        if self._pidfd is None:
-            return
-        loop = asyncio.get_running_loop()
-        exited = loop.create_future()
-
-        def on_exit() -> None:
-            if not exited.done():
-                exited.set_result(None)
-
-        loop.add_reader(self._pidfd, on_exit)
-        try:
-            await exited
-        finally:
-            loop.remove_reader(self._pidfd)
+        await exited(self._pidfd)
 
     def signal(self, signum: signal.Signals) -> None:
         if self._pidfd is None:
