@@ -255,25 +255,34 @@ class WorkerSupervisor:
     async def _wait_or_stop(self, stop: asyncio.Event) -> int | None:
         worker = self.worker
         assert worker is not None
-        exited = asyncio.create_task(worker.wait())
+        exit_seen = asyncio.create_task(worker.wait())
         stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({exit_seen, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        if not exited.done():
+        if not exit_seen.done():
             worker.signal(signal.SIGTERM)  # the worker drains and exits 0
             try:
-                await asyncio.wait_for(asyncio.shield(exited), timeout=self.config.drain_timeout_s)
-            except TimeoutError:
-                log_event(
-                    logging.ERROR,
-                    "worker_kill",
-                    exchange=None,
-                    worker=self.assignment.worker_id,
-                    reason="drain timeout",
+                await asyncio.wait_for(
+                    asyncio.shield(exit_seen), timeout=self.config.drain_timeout_s
                 )
-                worker.signal(signal.SIGKILL)
-                await asyncio.wait_for(exited, timeout=KILL_WAIT_S)
+            except TimeoutError:
+                self._kill(worker, "drain timeout")
+                try:
+                    await asyncio.wait_for(exit_seen, timeout=KILL_WAIT_S)
+                except TimeoutError:
+                    self._kill(worker, f"still running {KILL_WAIT_S:g} s after SIGKILL")
         return await worker.exit_code()
+
+    def _kill(self, worker: WorkerProcess, reason: str) -> None:
+        log_event(
+            logging.ERROR,
+            "worker_kill",
+            exchange=None,
+            worker=self.assignment.worker_id,
+            pid=worker.pid,
+            reason=reason,
+        )
+        worker.signal(signal.SIGKILL)
 
 
 async def supervise(
