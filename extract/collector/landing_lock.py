@@ -22,23 +22,6 @@ def lock_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + LOCK_SUFFIX)
 
 
-def process_alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (exited, not yet reaped) counts as gone."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
-
-
 class LandingLock:
     """The exclusive lock on one landing database; :meth:`try_acquire` never blocks."""
 

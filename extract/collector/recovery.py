@@ -24,8 +24,9 @@ import signal
 import time
 from pathlib import Path
 
-from extract.collector.landing_lock import LandingLock, process_alive
+from extract.collector.landing_lock import LandingLock
 from extract.collector.logs import log_event
+from extract.collector.pids import process_alive
 from extract.collector.records import ConnectionEvent
 from extract.collector.writer import append_events, open_landing
 from extract.timeutil import iso_ms_from_epoch_us

@@ -35,6 +35,7 @@ from typing import Any
 from extract.collector.backoff import Backoff
 from extract.collector.config import CollectorConfig
 from extract.collector.logs import describe_error, log_event
+from extract.collector.pids import exited, open_pidfd
 from extract.collector.planning import WorkerAssignment
 from extract.collector.recovery import LandingInUse, recover_landing
 from extract.collector.writer import append_events, make_event
@@ -110,27 +111,11 @@ class WorkerProcess:
         self.process = process
         assert process.pid is not None
         self.pid: int = process.pid
-        try:
-            self._pidfd: int | None = os.pidfd_open(self.pid)
-        except ProcessLookupError:
-            self._pidfd = None  # exited (and reaped) already
+        self._pidfd = open_pidfd(self.pid)
 
     async def wait(self) -> None:
         """Return once the process has exited (killed or not)."""
-        if self._pidfd is None:
-            return
-        loop = asyncio.get_running_loop()
-        exited = loop.create_future()
-
-        def on_exit() -> None:
-            if not exited.done():
-                exited.set_result(None)
-
-        loop.add_reader(self._pidfd, on_exit)
-        try:
-            await exited
-        finally:
-            loop.remove_reader(self._pidfd)
+        await exited(self._pidfd)
 
     def signal(self, signum: signal.Signals) -> None:
         if self._pidfd is None:
@@ -270,25 +255,34 @@ class WorkerSupervisor:
     async def _wait_or_stop(self, stop: asyncio.Event) -> int | None:
         worker = self.worker
         assert worker is not None
-        exited = asyncio.create_task(worker.wait())
+        exit_seen = asyncio.create_task(worker.wait())
         stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({exit_seen, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
-        if not exited.done():
+        if not exit_seen.done():
             worker.signal(signal.SIGTERM)  # the worker drains and exits 0
             try:
-                await asyncio.wait_for(asyncio.shield(exited), timeout=self.config.drain_timeout_s)
-            except TimeoutError:
-                log_event(
-                    logging.ERROR,
-                    "worker_kill",
-                    exchange=None,
-                    worker=self.assignment.worker_id,
-                    reason="drain timeout",
+                await asyncio.wait_for(
+                    asyncio.shield(exit_seen), timeout=self.config.drain_timeout_s
                 )
-                worker.signal(signal.SIGKILL)
-                await asyncio.wait_for(exited, timeout=KILL_WAIT_S)
+            except TimeoutError:
+                self._kill(worker, "drain timeout")
+                try:
+                    await asyncio.wait_for(exit_seen, timeout=KILL_WAIT_S)
+                except TimeoutError:
+                    self._kill(worker, f"still running {KILL_WAIT_S:g} s after SIGKILL")
         return await worker.exit_code()
+
+    def _kill(self, worker: WorkerProcess, reason: str) -> None:
+        log_event(
+            logging.ERROR,
+            "worker_kill",
+            exchange=None,
+            worker=self.assignment.worker_id,
+            pid=worker.pid,
+            reason=reason,
+        )
+        worker.signal(signal.SIGKILL)
 
 
 async def supervise(

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from extract.collector.config import CollectorConfig, ConfigError
-from extract.collector.landing_lock import LandingLock, process_alive
+from extract.collector.landing_lock import LandingLock
 from extract.collector.logs import configure, describe_error, log_event
+from extract.collector.pids import exited, open_pidfd
 from extract.collector.pipeline import LandingPipeline
 from extract.collector.session import ExchangeSession
 from extract.collector.writer import LandingWriter, make_event
@@ -37,7 +38,6 @@ from extract.timeutil import epoch_us_now
 
 EXIT_LANDING_UNAVAILABLE = 3
 EXIT_LANDING_LOCKED = 4
-ORPHAN_CHECK_S = 2.0
 FINAL_FLUSH_ATTEMPTS = 5
 
 
@@ -114,13 +114,16 @@ async def _report_status(
 
 
 async def _stop_when_orphaned(supervisor_pid: int, stop: asyncio.Event) -> None:
-    """A worker whose supervisor died (SIGKILL) drains and exits rather than collect on
+    """A worker whose supervisor died (SIGKILL) drains and exits at once rather than collect on
     unsupervised, possibly next to the workers of a restarted supervisor."""
-    while not stop.is_set():
-        await asyncio.sleep(ORPHAN_CHECK_S)
-        if not process_alive(supervisor_pid):
-            log_event(logging.ERROR, "supervisor_gone", exchange=None, pid=supervisor_pid)
-            stop.set()
+    pidfd = open_pidfd(supervisor_pid)
+    try:
+        await exited(pidfd)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    log_event(logging.ERROR, "supervisor_gone", exchange=None, pid=supervisor_pid)
+    stop.set()
 
 
 def backfill_since_us(
