@@ -21,7 +21,7 @@ from tests.forecasting.forecast_grid_factory import (
 # small settings keep runs quick: horizon 12, 2 windows, 60 training buckets, one process;
 # season 30 (> 24) keeps AutoETS non-seasonal, as with the defaults
 FAST = [
-    "--horizon", "12", "--cv-step", "12", "--cv-windows", "2", "--season-length", "30",
+    "--horizon", "12", "--cv-step", "12", "--validation-windows", "1", "--test-windows", "1", "--season-length", "30",
     "--window-size", "12", "--min-train-points", "60", "--conformal-windows", "2", "--n-jobs", "1",
 ]  # fmt: skip
 CONTRACT_COLUMNS = {

@@ -9,7 +9,7 @@ from forecasting.config import ForecastConfig
 from forecasting.series import SkippedSeries, prepare_series
 from tests.forecasting.forecast_grid_factory import GridSeries, grid_frame, random_walk
 
-CONFIG = ForecastConfig(horizon=10, cv_step=10, cv_windows=2, min_train_points=30)  # needs 50
+CONFIG = ForecastConfig(horizon=10, cv_step=10, validation_windows=1, test_windows=1, min_train_points=30)  # needs 50
 
 
 def _skip_reason(prices: np.ndarray) -> SkippedSeries:
