@@ -94,7 +94,9 @@ def _price_axis(rows: pd.DataFrame) -> tuple[int, int, npt.NDArray[np.float64]] 
     if (offsets % bin_seconds).any() or pd.Index(epochs).has_duplicates:
         return "bucket_epoch_s is not a duplicate-free multiple of bin_seconds"
     prices = np.full(int(offsets[-1] // bin_seconds) + 1, np.nan)
-    prices[offsets // bin_seconds] = rows["usable_price"].to_numpy(dtype=np.float64, na_value=np.nan)
+    prices[offsets // bin_seconds] = rows["usable_price"].to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
     return bin_seconds, int(epochs[0]), prices
 
 

@@ -29,7 +29,16 @@ START_PRICES = {"BTC/USDT": 60_000.0, "ETH/USDT": 3_000.0, "SOL/USDT": 150.0}
 # Spans midnight so the daily charts have two days.
 LAKE_START_UTC = utc("2026-01-01 21:00:00")
 # Small forecasting settings: a 30-bucket horizon, two cross-validation windows.
-FORECAST_ARGS = ("--horizon", "30", "--cv-step", "30", "--validation-windows", "1", "--test-windows", "1")
+FORECAST_ARGS = (
+    "--horizon",
+    "30",
+    "--cv-step",
+    "30",
+    "--validation-windows",
+    "1",
+    "--test-windows",
+    "1",
+)
 FORECAST_MARTS = ("stg_forecast__prices+", "stg_forecast__metrics+")
 
 

@@ -113,7 +113,9 @@ def test_forecast_marts_fill_after_the_forecast_tables_appear(tmp_path: Path) ->
     # The chosen model's forecast with the actual grid price: observed at 00:08, forward-filled at
     # 00:09 (the collector was still watching kraken).
     assert forecasts == [("00:08", "AutoETS", 113.0, 112.0), ("00:09", "AutoETS", 113.0, 113.5)]
-    assert [(model, c80, float(n80), c95, float(n95)) for model, c80, n80, c95, n95 in coverage] == [
+    assert [
+        (model, c80, float(n80), c95, float(n95)) for model, c80, n80, c95, n95 in coverage
+    ] == [
         ("AutoETS", 0.75, 0.8, 0.925, 0.95),
         ("Naive", 0.5, 0.8, 0.9, 0.95),
     ]
