@@ -39,7 +39,7 @@ final as (
     select
         exchange_id,
         symbol,
-        any_value(base_asset) as base_asset,
+        max(base_asset) as base_asset,
         model,
         horizon_step,
         count(*) as forecasts,
