@@ -25,11 +25,22 @@ OPTION_HELP: dict[str, str] = {
         f"extra models, comma-separated, or 'none' (default {','.join(DEFAULTS.models)}); "
         f"choices: {', '.join(OPTIONAL_MODELS)}; {', '.join(BASELINE_MODELS)} always run"
     ),
-    "cv_windows": f"cross-validation windows (default {DEFAULTS.cv_windows})",
+    "validation_windows": (
+        "earlier cross-validation windows the model is chosen on"
+        f" (default {DEFAULTS.validation_windows})"
+    ),
+    "test_windows": (
+        "later cross-validation windows the accuracy and coverage are reported on"
+        f" (default {DEFAULTS.test_windows})"
+    ),
     "cv_step": f"buckets between cross-validation cutoffs (default {DEFAULTS.cv_step})",
     "cv_refit": (
         "true: refit every model at every cutoff; false: fit once at the first cutoff where the "
         f"model can carry its parameters forward (default {str(DEFAULTS.cv_refit).lower()})"
+    ),
+    "coverage_tolerance": (
+        "a model is chosen only if its validation coverage is this close to nominal at 80 and 95 %"
+        f" (default {DEFAULTS.coverage_tolerance})"
     ),
     "conformal_windows": (
         f"windows calibrating conformal intervals (default {DEFAULTS.conformal_windows})"
@@ -47,6 +58,7 @@ OPTION_HELP: dict[str, str] = {
     "n_jobs": f"worker processes for statsforecast, -1 = every core (default {DEFAULTS.n_jobs})",
     "exchanges": "only these exchanges, comma-separated (default all)",
     "symbols": "only these symbols, comma-separated (default all)",
+    "keep_runs_days": f"delete forecast runs older than this (default {DEFAULTS.keep_runs_days})",
 }
 
 
@@ -54,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m forecasting",
         description=(
-            "Fit statsforecast models per (exchange_id, symbol) on cleansing.cln_market_grid, "
-            "cross-validate them and replace the forecast.* tables. Every option can also be set "
-            f"as {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}HORIZON) or in a YAML --config file."
+            "Fit statsforecast models per (exchange_id, symbol) on cleansing.cln_forecast_input, "
+            "cross-validate them and add a run to the forecast.* tables. Every option can also be "
+            f"set as {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}HORIZON) or in a YAML --config file."
         ),
     )
     parser.add_argument("--config", type=Path, help="YAML file of setting: value")

@@ -36,22 +36,30 @@ class ForecastConfig:
     season_length: int = 60
     window_size: int = 60
     models: tuple[str, ...] = ("AutoETS",)
-    cv_windows: int = 3
+    validation_windows: int = 6
+    test_windows: int = 4
     cv_step: int = 60
     cv_refit: bool = False
-    conformal_windows: int = 2
+    coverage_tolerance: float = 0.05
+    conformal_windows: int = 20
     history_buckets: int = 1440
-    min_train_points: int = 120
+    min_train_points: int = 180
     max_missing_share: float = 0.1
     max_gap_buckets: int = 30
     n_jobs: int = -1
     exchanges: tuple[str, ...] = ()
     symbols: tuple[str, ...] = ()
+    keep_runs_days: int = 30
 
     @property
     def model_names(self) -> tuple[str, ...]:
         """Baselines first (always run), then the configured extra models."""
         return BASELINE_MODELS + tuple(name for name in self.models if name not in BASELINE_MODELS)
+
+    @property
+    def cv_windows(self) -> int:
+        """Validation windows (the model is chosen on them), then test windows (reported)."""
+        return self.validation_windows + self.test_windows
 
     @property
     def cv_test_size(self) -> int:
@@ -82,6 +90,20 @@ def _share(text: str) -> float:
     value = float(text)
     if not 0.0 <= value < 1.0:
         raise ValueError("must be in [0, 1)")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 0.5:
+        raise ValueError("must be in (0, 0.5)")
+    return value
+
+
+def _conformal_windows(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise ValueError("must be >= 2 (statsforecast calibrates on at least two windows)")
     return value
 
 
@@ -122,10 +144,12 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "season_length": _positive_int,
     "window_size": _positive_int,
     "models": _model_names,
-    "cv_windows": _positive_int,
+    "validation_windows": _positive_int,
+    "test_windows": _positive_int,
     "cv_step": _positive_int,
     "cv_refit": _flag,
-    "conformal_windows": _positive_int,
+    "coverage_tolerance": _tolerance,
+    "conformal_windows": _conformal_windows,
     "history_buckets": _positive_int,
     "min_train_points": _positive_int,
     "max_missing_share": _share,
@@ -133,6 +157,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "n_jobs": _n_jobs,
     "exchanges": _names,
     "symbols": _names,
+    "keep_runs_days": _positive_int,
 }
 assert set(PARSERS) == {field.name for field in fields(ForecastConfig)}
 
@@ -197,12 +222,12 @@ def load_config(
             f"min_train_points ({config.min_train_points}) must be >= season_length and"
             f" window_size (longest {longest_lookback})"
         )
-    calibration = config.conformal_windows * config.horizon
-    if config.min_series_points - calibration < config.window_size:
-        # conformal intervals refit WindowAverage on all but the last calibration buckets
+    calibration = 2 * config.horizon + config.window_size
+    if config.min_train_points < calibration:
+        # conformal intervals are calibrated inside every cross-validation window: at the first
+        # cutoff WindowAverage needs a full window before two calibration windows of one horizon
         raise ConfigError(
-            f"conformal_windows x horizon ({calibration}) must leave at least window_size"
-            f" ({config.window_size}) of the shortest usable series"
-            f" ({config.min_series_points} buckets)"
+            f"min_train_points ({config.min_train_points}) must be >= 2 x horizon + window_size"
+            f" ({calibration}): conformal intervals calibrate on at least two horizons"
         )
     return config

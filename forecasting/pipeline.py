@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from forecasting import warehouse
 from forecasting.config import ForecastConfig
 from forecasting.evaluate import cross_validate, score_models
 from forecasting.models import ModelSettings, build_models
+from forecasting.output import EMPTY_FORECASTS, EMPTY_METRICS, build_output, typed_empty
 from forecasting.predict import fit_and_forecast, nest_and_widen, to_long
-from forecasting.series import SeriesInfo, SkippedSeries, prepare_series
+from forecasting.series import PreparedSeries, SeriesInfo, SkippedSeries, prepare_series
 
 log = logging.getLogger("forecasting")
 
@@ -98,88 +98,14 @@ def _record_failures(
         )
 
 
-def _keys_frame(series: dict[str, SeriesInfo]) -> pd.DataFrame:
-    infos = list(series.values())
-    return pd.DataFrame(
-        {
-            "unique_id": pd.Series(list(series), dtype="string"),
-            "exchange_id": pd.Series([info.exchange_id for info in infos], dtype="string"),
-            "symbol": pd.Series([info.symbol for info in infos], dtype="string"),
-            "n_train_points": pd.Series([info.n_points for info in infos], dtype="int64"),
-            "first_epoch_s": pd.Series([info.first_epoch_s for info in infos], dtype="int64"),
-            "bin_seconds": pd.Series([info.bin_seconds for info in infos], dtype="int64"),
-        }
-    )
-
-
-def _skipped_frame(skipped: list[SkippedSeries]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "exchange_id": pd.Series([item.exchange_id for item in skipped], dtype="string"),
-            "symbol": pd.Series([item.symbol for item in skipped], dtype="string"),
-            "reason": pd.Series([item.reason for item in skipped], dtype="string"),
-            "n_points": pd.Series([item.n_points for item in skipped], dtype="int64"),
-            "detail": pd.Series([item.detail for item in skipped], dtype="string"),
-        }
-    )
-
-
-def _typed_empty(columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
-
-
-EMPTY_FORECASTS = {
-    "unique_id": "string", "horizon_step": "int64", "model": "string", "yhat": "float64",
-    "yhat_lo_80": "float64", "yhat_hi_80": "float64", "yhat_lo_95": "float64",
-    "yhat_hi_95": "float64",
-}  # fmt: skip
-EMPTY_METRICS = {
-    "unique_id": "string", "model": "string", "mae": "float64", "rmse": "float64",
-    "mape": "float64", "mase": "float64", "n_cv_points": "int64", "is_chosen": "bool",
-}  # fmt: skip
-
-
-def build_output(
-    run_id: str,
-    created_at_utc: datetime,
-    config: ForecastConfig,
-    series: dict[str, SeriesInfo],
-    forecasts: pd.DataFrame,
-    metrics: pd.DataFrame,
-    skipped: list[SkippedSeries],
-) -> warehouse.RunOutput:
-    """Join series keys onto the forecasts and metrics: the rows the forecast tables receive.
-
-    Only series still in ``series`` (not failed in a later stage) are kept, so every forecast
-    series has metrics and every metric belongs to a forecast series.
-    """
-    keys = _keys_frame(series)
-    prices = forecasts.merge(keys, on="unique_id", how="inner")
-    last_position = prices["n_train_points"] - 1 + prices["horizon_step"]
-    prices = prices.assign(
-        forecast_epoch_s=prices["first_epoch_s"] + last_position * prices["bin_seconds"]
-    )
-    scored = metrics.merge(keys, on="unique_id", how="inner").assign(
-        cv_windows=config.cv_windows, horizon=config.horizon
-    )
-    for column in ("mae", "rmse", "mape", "mase"):  # inf/NaN (e.g. a model's NaN forecast) -> NULL
-        scored[column] = scored[column].where(np.isfinite(scored[column]))
-    return warehouse.RunOutput(
-        run_id=run_id,
-        created_at_utc=created_at_utc,
-        prices=prices,
-        metrics=scored,
-        skipped=_skipped_frame(skipped),
-    )
-
-
 def _model_series(
-    frame: pd.DataFrame,
+    prepared: PreparedSeries,
     series: dict[str, SeriesInfo],
     skipped: list[SkippedSeries],
     config: ForecastConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cross-validate, score and forecast; (forecasts, metrics). Failed series move to skipped."""
+    frame = prepared.frame
     model_names = config.model_names
     models: list[Any] = build_models(
         model_names,
@@ -197,19 +123,26 @@ def _model_series(
         counts.update(
             series=len(series),
             models=len(model_names),
-            windows=config.cv_windows,
+            validation_windows=config.validation_windows,
+            test_windows=config.test_windows,
             horizon=config.horizon,
             failed=len(failures),
         )
     if not series:
-        return _typed_empty(EMPTY_FORECASTS), _typed_empty(EMPTY_METRICS)
+        return typed_empty(EMPTY_FORECASTS), typed_empty(EMPTY_METRICS)
     frame = frame[frame["unique_id"].isin(series)]
 
     counts = {}
     with _stage("score", counts):
-        metrics = score_models(cv, frame, model_names)
-        chosen = Counter(metrics.loc[metrics["is_chosen"], "model"])
-        counts.update(rows=len(metrics), chosen=_counts_text(chosen))
+        metrics = score_models(cv, frame, prepared.actuals, model_names, config)
+        chosen = metrics[metrics["is_chosen"]]
+        counts.update(
+            rows=len(metrics),
+            chosen=_counts_text(Counter(chosen["model"])),
+            chosen_uncalibrated=int((~chosen["is_calibrated"]).sum()),
+            chosen_test_coverage_80=f"{chosen['coverage_80'].mean():.3f}",
+            chosen_test_coverage_95=f"{chosen['coverage_95'].mean():.3f}",
+        )
 
     counts = {}
     with _stage("forecast", counts):
@@ -218,7 +151,7 @@ def _model_series(
         )
         _record_failures(failures, series, skipped, "forecast")
         if not series:
-            return _typed_empty(EMPTY_FORECASTS), metrics
+            return typed_empty(EMPTY_FORECASTS), metrics
         result = nest_and_widen(to_long(wide, model_names))
         counts.update(
             rows=len(result.frame),
@@ -278,29 +211,32 @@ def run_forecast(config: ForecastConfig, created_at_utc: datetime) -> RunSummary
             )
 
         if series:
-            forecasts, metrics = _model_series(prepared.frame, series, skipped, config)
+            forecasts, metrics = _model_series(prepared, series, skipped, config)
         else:
-            forecasts, metrics = _typed_empty(EMPTY_FORECASTS), _typed_empty(EMPTY_METRICS)
+            forecasts, metrics = typed_empty(EMPTY_FORECASTS), typed_empty(EMPTY_METRICS)
 
         counts = {}
         with _stage("write", counts):
             output = build_output(
-                run_id, created_at_utc, config, series, forecasts, metrics, skipped
+                run_id, created_at_utc, config, series_in_grid, series, forecasts, metrics, skipped
             )
-            warehouse.replace_run(connection, output)
+            expired = warehouse.append_run(connection, output, config.keep_runs_days)
+            written = output.frames
             counts.update(
-                forecast_rows=len(output.prices),
-                metric_rows=len(output.metrics),
-                skipped_rows=len(output.skipped),
+                forecast_rows=len(written["forecast_prices"]),
+                metric_rows=len(written["forecast_metrics"]),
+                skipped_rows=len(written["forecast_skipped_series"]),
+                expired_runs=expired,
             )
-        chosen = Counter(output.metrics.loc[output.metrics["is_chosen"], "model"])
+        metric_rows = written["forecast_metrics"]
+        chosen = Counter(metric_rows.loc[metric_rows["is_chosen"], "model"])
         return RunSummary(
             run_id=run_id,
             series_in_grid=series_in_grid,
             series_forecast=len(series),
             series_skipped=len(skipped),
-            forecast_rows=len(output.prices),
-            metric_rows=len(output.metrics),
+            forecast_rows=len(written["forecast_prices"]),
+            metric_rows=len(metric_rows),
             chosen_by_model=tuple(sorted(chosen.items())),
             seconds=time.perf_counter() - started,
             written=True,

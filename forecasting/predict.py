@@ -42,41 +42,45 @@ def fit_and_forecast(
     return result
 
 
-def to_long(wide: pd.DataFrame, model_names: tuple[str, ...]) -> pd.DataFrame:
-    """One row per (unique_id, model, horizon_step) from statsforecast's wide output."""
-    wide = wide.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
-    steps = wide.groupby("unique_id", sort=False).cumcount() + 1
-    parts = []
-    for model in model_names:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "unique_id": wide["unique_id"],
-                    "horizon_step": steps,
-                    "model": model,
-                    "yhat": wide[model],
-                    "yhat_lo_80": wide[f"{model}-lo-80"],
-                    "yhat_hi_80": wide[f"{model}-hi-80"],
-                    "yhat_lo_95": wide[f"{model}-lo-95"],
-                    "yhat_hi_95": wide[f"{model}-hi-95"],
-                }
-            )
+def to_long(
+    wide: pd.DataFrame,
+    model_names: tuple[str, ...],
+    keys: tuple[str, ...] = ("unique_id",),
+    extra: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """One row per (keys, model, horizon_step) from statsforecast's wide output (forecast: keys
+    unique_id; cross-validation: unique_id and cutoff, with ds and y kept as ``extra``)."""
+    wide = wide.sort_values([*keys, "ds"], kind="stable").reset_index(drop=True)
+    base = wide[[*keys, *extra]].assign(
+        horizon_step=wide.groupby(list(keys), sort=False).cumcount() + 1
+    )
+    parts = [
+        base.assign(
+            model=model,
+            yhat=wide[model],
+            yhat_lo_80=wide[f"{model}-lo-80"],
+            yhat_hi_80=wide[f"{model}-hi-80"],
+            yhat_lo_95=wide[f"{model}-lo-95"],
+            yhat_hi_95=wide[f"{model}-hi-95"],
         )
+        for model in model_names
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
-def nest_and_widen(long: pd.DataFrame) -> Forecasts:
-    """Drop non-finite rows; make bounds contain yhat, nest (95 around 80), widen with horizon."""
+def nest_and_widen(long: pd.DataFrame, keys: tuple[str, ...] = ("unique_id", "model")) -> Forecasts:
+    """Drop non-finite rows; make bounds contain yhat, nest (95 around 80), widen with horizon
+    within each forecast (``keys``: one forecast path of one model)."""
     values = long[["yhat", *BOUND_COLUMNS]].to_numpy(dtype=np.float64)
     finite = np.isfinite(values).all(axis=1)
-    kept = long[finite].sort_values(["unique_id", "model", "horizon_step"], kind="stable")
+    kept = long[finite].sort_values([*keys, "horizon_step"], kind="stable")
     kept = kept.reset_index(drop=True)
-    keys = [kept["unique_id"], kept["model"]]
+    groups = [kept[key] for key in keys]
     yhat = kept["yhat"]
-    below_80 = (yhat - kept["yhat_lo_80"]).clip(lower=0.0).groupby(keys).cummax()
-    above_80 = (kept["yhat_hi_80"] - yhat).clip(lower=0.0).groupby(keys).cummax()
-    below_95 = np.maximum(yhat - kept["yhat_lo_95"], below_80).groupby(keys).cummax()
-    above_95 = np.maximum(kept["yhat_hi_95"] - yhat, above_80).groupby(keys).cummax()
+    below_80 = (yhat - kept["yhat_lo_80"]).clip(lower=0.0).groupby(groups).cummax()
+    above_80 = (kept["yhat_hi_80"] - yhat).clip(lower=0.0).groupby(groups).cummax()
+    below_95 = np.maximum(yhat - kept["yhat_lo_95"], below_80).groupby(groups).cummax()
+    above_95 = np.maximum(kept["yhat_hi_95"] - yhat, above_80).groupby(groups).cummax()
     adjusted = kept.assign(
         yhat_lo_80=yhat - below_80,
         yhat_hi_80=yhat + above_80,

@@ -1,11 +1,13 @@
 """Turn grid rows into forecastable series, or a recorded reason why a series is skipped.
 
-The rule for missing buckets (docs/forecasting.md): the grid already carries observed,
-backfilled, forward-filled and interpolated prices; what is left is ``missing`` (no tick within
-``max_forward_fill_s``). A series is used only if, over its last ``history_buckets`` buckets
-(leading missing buckets dropped), the missing share is at most ``max_missing_share`` and no run
-of missing buckets is longer than ``max_gap_buckets``; its remaining missing buckets are then
-forward-filled with the last known price (no look-ahead, the same rule as the grid's own fill).
+The input (``cleansing.cln_forecast_input``, docs/forecasting.md) carries a price only where the
+bucket's price was observed: a live tick, a backfilled bar, or a forward fill still within the
+stale limit; interpolated, stale and missing buckets are null there and count as missing here. A
+series is used only if, over its last ``history_buckets`` buckets (leading missing buckets
+dropped), the missing share is at most ``max_missing_share`` and no run of missing buckets is
+longer than ``max_gap_buckets``. statsforecast needs a regular series, so its remaining missing
+buckets are bridged with the last observed price (no look-ahead); they are never actuals: the
+``actuals`` frame flags them and scoring leaves them out.
 """
 
 from __future__ import annotations
@@ -60,9 +62,11 @@ class SkippedSeries:
 
 @dataclass(frozen=True)
 class PreparedSeries:
-    """``frame`` is statsforecast's long format: unique_id, ds (bucket position), y (price)."""
+    """``frame`` is statsforecast's long format: unique_id, ds (bucket position), y (price);
+    ``actuals`` has unique_id, ds, is_actual (False where y bridges a missing bucket)."""
 
     frame: pd.DataFrame
+    actuals: pd.DataFrame
     series: tuple[SeriesInfo, ...]
     skipped: tuple[SkippedSeries, ...]
 
@@ -90,14 +94,17 @@ def _price_axis(rows: pd.DataFrame) -> tuple[int, int, npt.NDArray[np.float64]] 
     if (offsets % bin_seconds).any() or pd.Index(epochs).has_duplicates:
         return "bucket_epoch_s is not a duplicate-free multiple of bin_seconds"
     prices = np.full(int(offsets[-1] // bin_seconds) + 1, np.nan)
-    prices[offsets // bin_seconds] = rows["price"].to_numpy(dtype=np.float64, na_value=np.nan)
+    prices[offsets // bin_seconds] = rows["usable_price"].to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
     return bin_seconds, int(epochs[0]), prices
 
 
 def prepare_one(
     exchange_id: str, symbol: str, rows: pd.DataFrame, config: ForecastConfig
-) -> tuple[SeriesInfo, npt.NDArray[np.float64]] | SkippedSeries:
-    """Apply the missing-bucket rule to one series' rows (sorted by bucket_epoch_s)."""
+) -> tuple[SeriesInfo, npt.NDArray[np.float64], npt.NDArray[np.bool_]] | SkippedSeries:
+    """Apply the missing-bucket rule to one series' rows (sorted by bucket_epoch_s): the series
+    info, the bridged prices, and which of them are observed (actuals)."""
 
     def skip(reason: str, detail: str, n_points: int) -> SkippedSeries:
         return SkippedSeries(exchange_id, symbol, reason, detail, n_points)
@@ -159,12 +166,14 @@ def prepare_one(
         n_points=n_points,
         n_filled=int(is_missing.sum()),
     )
-    return info, filled
+    return info, filled, ~is_missing
 
 
 def prepare_series(grid: pd.DataFrame, config: ForecastConfig) -> PreparedSeries:
-    """Split grid rows (exchange_id, symbol, bucket_epoch_s, price, bin_seconds) into series."""
+    """Split forecast input rows (exchange_id, symbol, bucket_epoch_s, usable_price, bin_seconds)
+    into series."""
     frames: list[pd.DataFrame] = []
+    actuals: list[pd.DataFrame] = []
     series: list[SeriesInfo] = []
     skipped: list[SkippedSeries] = []
     ordered = grid.sort_values(["exchange_id", "symbol", "bucket_epoch_s"], kind="stable")
@@ -173,14 +182,21 @@ def prepare_series(grid: pd.DataFrame, config: ForecastConfig) -> PreparedSeries
         if isinstance(outcome, SkippedSeries):
             skipped.append(outcome)
             continue
-        info, prices = outcome
+        info, prices, is_actual = outcome
         series.append(info)
-        frames.append(
-            pd.DataFrame({"unique_id": info.unique_id, "ds": np.arange(len(prices)), "y": prices})
+        positions = np.arange(len(prices))
+        frames.append(pd.DataFrame({"unique_id": info.unique_id, "ds": positions, "y": prices}))
+        actuals.append(
+            pd.DataFrame({"unique_id": info.unique_id, "ds": positions, "is_actual": is_actual})
         )
-    frame = (
-        pd.concat(frames, ignore_index=True)
+    empty_keys = {"unique_id": pd.Series(dtype=object), "ds": np.array([], dtype=np.int64)}
+    return PreparedSeries(
+        frame=pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame({"unique_id": [], "ds": np.array([], dtype=np.int64), "y": []})
+        else pd.DataFrame({**empty_keys, "y": np.array([], dtype=np.float64)}),
+        actuals=pd.concat(actuals, ignore_index=True)
+        if actuals
+        else pd.DataFrame({**empty_keys, "is_actual": np.array([], dtype=bool)}),
+        series=tuple(series),
+        skipped=tuple(skipped),
     )
-    return PreparedSeries(frame=frame, series=tuple(series), skipped=tuple(skipped))

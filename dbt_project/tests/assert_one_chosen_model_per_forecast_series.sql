@@ -1,10 +1,10 @@
--- Every forecast series (run, exchange, market) has exactly one chosen model: the one whose
--- forecast the dashboards publish. Returns each series with another number of chosen models.
+-- Exactly one model is chosen (is_chosen) per series in every forecast run: the dashboard
+-- publishes that model's forecast. Returns the (run, series) that break it.
 select
     run_id,
     exchange_id,
     symbol,
-    count(*) filter (where is_chosen) as chosen_models
+    count_if(is_chosen) as chosen_models
 from {{ ref('stg_forecast__metrics') }}
 group by run_id, exchange_id, symbol
-having count(*) filter (where is_chosen) != 1
+having count_if(is_chosen) != 1

@@ -37,7 +37,16 @@ STEADY_EXCHANGE = "okx"
 # Spans midnight so the daily charts have two days.
 LAKE_START_UTC = utc("2026-01-01 21:00:00")
 # Small forecasting settings: a 30-bucket horizon, two cross-validation windows.
-FORECAST_ARGS = ("--horizon", "30", "--cv-step", "30", "--cv-windows", "2")
+FORECAST_ARGS = (
+    "--horizon",
+    "30",
+    "--cv-step",
+    "30",
+    "--validation-windows",
+    "1",
+    "--test-windows",
+    "1",
+)
 FORECAST_MARTS = ("stg_forecast__prices+", "stg_forecast__metrics+")
 
 

@@ -1,4 +1,5 @@
-"""Series with known structure, and a real DuckDB warehouse holding them as cln_market_grid."""
+"""Series with known structure, and a real DuckDB warehouse holding them as the forecast input
+(cleansing.cln_forecast_input, the relation forecasting reads)."""
 
 from __future__ import annotations
 
@@ -35,41 +36,38 @@ def seasonal(n: int, seed: int, period: int = 60, amplitude: float = 2.0) -> Flo
 
 @dataclass(frozen=True)
 class GridSeries:
-    """One (exchange_id, symbol) on the grid; NaN prices become ``missing`` buckets."""
+    """One (exchange_id, symbol) on the grid; NaN prices become ``missing`` buckets, and buckets
+    listed in ``interpolated`` carry their price as an interpolation (never usable)."""
 
     exchange_id: str
     symbol: str
     prices: FloatArray
     start_epoch_s: int = GRID_START_EPOCH_S
     bin_seconds: int = BIN_SECONDS
+    interpolated: tuple[int, ...] = ()
 
 
 def grid_frame(series: Sequence[GridSeries]) -> pd.DataFrame:
-    """Rows with exactly the contract's cln_market_grid columns (docs/contracts/warehouse.md)."""
+    """Rows with exactly cln_forecast_input's contract columns (its YAML in dbt_project)."""
     frames = []
     for item in series:
         n = len(item.prices)
         epochs = item.start_epoch_s + item.bin_seconds * np.arange(n, dtype=np.int64)
-        missing = np.isnan(item.prices)
+        fill_method = np.where(np.isnan(item.prices), "missing", "observed")
+        fill_method[list(item.interpolated)] = "interpolation"
+        usable = fill_method == "observed"
         frames.append(
             pd.DataFrame(
                 {
-                    "bucket_start_utc": pd.to_datetime(epochs, unit="s", utc=True),
-                    "bucket_epoch_s": epochs,
                     "exchange_id": item.exchange_id,
                     "symbol": item.symbol,
-                    "price": item.prices,
-                    "fill_method": np.where(missing, "missing", "observed"),
-                    "source_ingestion_ts_utc": pd.to_datetime(
-                        np.where(missing, np.nan, epochs + item.bin_seconds - 1), unit="s", utc=True
-                    ),
-                    "age_seconds": np.where(missing, 400.0, 1.0),
-                    "is_stale": missing,
-                    "is_missing": missing,
-                    "tick_count_in_bin": np.where(missing, 0, 3),
-                    "bin_seconds": item.bin_seconds,
-                    "max_forward_fill_s": 300,
-                    "fill_method_mode": "forward_fill",
+                    "bucket_start_utc": pd.to_datetime(epochs, unit="s", utc=True),
+                    "bucket_epoch_s": epochs,
+                    "bin_seconds": np.int32(item.bin_seconds),
+                    "fill_method": fill_method,
+                    "age_seconds": np.where(fill_method == "missing", np.nan, 0.0),
+                    "is_usable": usable,
+                    "usable_price": np.where(usable, item.prices, np.nan),
                 }
             )
         )
@@ -77,12 +75,12 @@ def grid_frame(series: Sequence[GridSeries]) -> pd.DataFrame:
 
 
 def write_grid(duckdb_path: Path, series: Sequence[GridSeries]) -> None:
-    """Create (or replace) cleansing.cln_market_grid in a real DuckDB file."""
+    """Create (or replace) cleansing.cln_forecast_input in a real DuckDB file."""
     frame = grid_frame(series) if series else grid_frame([GridSeries("x", "X/Y", np.ones(1))])
     with duckdb.connect(str(duckdb_path)) as connection:
         connection.execute("create schema if not exists cleansing")
         connection.register("grid_rows", frame)
         connection.execute(
-            "create or replace table cleansing.cln_market_grid as select * from grid_rows"
+            "create or replace table cleansing.cln_forecast_input as select * from grid_rows"
             + ("" if series else " limit 0")
         )

@@ -16,10 +16,11 @@ def test_later_layers_override_earlier_ones(tmp_path: Path) -> None:
     config_file = tmp_path / "forecast.yaml"
     config_file.write_text("horizon: 30\nseason_length: 24\nmodels: [AutoETS, AutoARIMA]\n")
     environ = {"FORECAST_SEASON_LENGTH": "12", "DWH_DUCKDB_PATH": "/data/w.duckdb"}
-    config = load_config({"cv_windows": "5", "horizon": None}, environ, config_file)
+    config = load_config({"test_windows": "5", "horizon": None}, environ, config_file)
     assert config.horizon == 30  # YAML
     assert config.season_length == 12  # environment over YAML
-    assert config.cv_windows == 5  # CLI
+    assert config.test_windows == 5  # CLI
+    assert config.cv_windows == config.validation_windows + 5
     assert config.duckdb_path == Path("/data/w.duckdb")
     assert config.models == ("AutoETS", "AutoARIMA")
     assert config.model_names == ("Naive", "SeasonalNaive", "WindowAverage", "AutoETS", "AutoARIMA")
@@ -28,10 +29,10 @@ def test_later_layers_override_earlier_ones(tmp_path: Path) -> None:
     assert cli.model_names == ("Naive", "SeasonalNaive", "WindowAverage")
 
 
-def test_defaults_need_300_buckets_per_series() -> None:
+def test_defaults_need_780_buckets_per_series() -> None:
     config = load_config({}, {})
     assert config == ForecastConfig()
-    assert config.min_series_points == 120 + 60 + 60 * 2
+    assert config.min_series_points == 180 + 60 + 60 * (6 + 4 - 1)
 
 
 @pytest.mark.parametrize(
@@ -42,8 +43,13 @@ def test_defaults_need_300_buckets_per_series() -> None:
         ({"max_missing_share": "1.5"}, "must be in [0, 1)"),
         ({"n_jobs": "0"}, "must be >= 1, or -1"),
         ({"cv_refit": "maybe"}, "must be true or false"),
-        ({"conformal_windows": "5"}, "conformal_windows x horizon (300)"),
+        ({"conformal_windows": "1"}, "conformal_windows='1' is invalid: must be >= 2"),
+        ({"coverage_tolerance": "0.5"}, "coverage_tolerance='0.5' is invalid"),
         ({"min_train_points": "30"}, "min_train_points (30) must be >= season_length"),
+        (
+            {"min_train_points": "120"},
+            "min_train_points (120) must be >= 2 x horizon + window_size",
+        ),
     ],
 )
 def test_bad_values_are_named_in_one_line(cli_values: dict[str, str], message: str) -> None:

@@ -21,17 +21,25 @@ from tests.forecasting.forecast_grid_factory import (
 # small settings keep runs quick: horizon 12, 2 windows, 60 training buckets, one process;
 # season 30 (> 24) keeps AutoETS non-seasonal, as with the defaults
 FAST = [
-    "--horizon", "12", "--cv-step", "12", "--cv-windows", "2", "--season-length", "30",
-    "--window-size", "12", "--min-train-points", "60", "--conformal-windows", "2", "--n-jobs", "1",
+    "--horizon", "12", "--cv-step", "12", "--validation-windows", "1", "--test-windows", "1",
+    "--season-length", "30", "--window-size", "12", "--min-train-points", "60",
+    "--conformal-windows", "2", "--n-jobs", "1",
 ]  # fmt: skip
 CONTRACT_COLUMNS = {
     "forecast_prices": [
         "run_id", "exchange_id", "symbol", "forecast_bucket_utc", "horizon_step", "model",
         "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "created_at_utc",
     ],
+    "forecast_runs": [
+        "run_id", "created_at_utc", "models", "settings_json", "series_in_grid", "series_forecast",
+        "series_skipped", "forecast_rows",
+    ],
     "forecast_metrics": [
-        "run_id", "exchange_id", "symbol", "model", "mae", "rmse", "mape", "mase", "is_chosen",
-        "cv_windows", "horizon", "n_train_points", "created_at_utc",
+        "run_id", "exchange_id", "symbol", "model", "mae", "rmse", "mape", "mase", "coverage_80",
+        "coverage_95", "n_test_points", "test_windows", "test_from_utc", "test_to_utc",
+        "validation_mase", "validation_coverage_80", "validation_coverage_95",
+        "n_validation_points", "validation_windows", "validation_from_utc", "validation_to_utc",
+        "is_calibrated", "is_chosen", "horizon", "n_train_points", "created_at_utc",
     ],
     "forecast_skipped_series": [
         "run_id", "exchange_id", "symbol", "reason", "n_points", "created_at_utc", "detail",
@@ -122,47 +130,79 @@ def test_forecast_buckets_follow_the_last_grid_bucket(warehouse: Path) -> None:
         from forecast.forecast_prices
         inner join (
             select exchange_id, symbol, max(bucket_start_utc) as last_bucket
-            from cleansing.cln_market_grid group by all
+            from cleansing.cln_forecast_input group by all
         ) using (exchange_id, symbol)
         """,
     )
     assert row == (0, 0, 3 * 4 * 12)
 
 
-def test_a_second_run_replaces_the_first(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_run_is_kept_beside_the_first(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DWH_DUCKDB_PATH", str(warehouse))  # the path from the environment, like dbt
     assert main(FAST) == 0
-    (first_run,) = _rows(warehouse, "select distinct run_id from forecast.forecast_metrics")
     assert main([*FAST, "--models", "none", "--exchanges", "binance"]) == 0
-    for table in ("forecast_prices", "forecast_metrics"):
-        runs = _rows(warehouse, f"select distinct run_id from forecast.{table}")
-        assert len(runs) == 1
-        assert runs != [first_run]
-    assert _rows(warehouse, "select count(*) from forecast.forecast_skipped_series") == [(0,)]
-    models = _rows(warehouse, "select distinct model from forecast.forecast_metrics order by 1")
-    assert models == [("Naive",), ("SeasonalNaive",), ("WindowAverage",)]
-    exchanges = _rows(warehouse, "select distinct exchange_id from forecast.forecast_prices")
-    assert exchanges == [("binance",)]
+    runs = _rows(warehouse, "select run_id, models from forecast.forecast_runs order by run_id")
+    assert [models for _, models in runs] == [
+        "Naive,SeasonalNaive,WindowAverage,AutoETS",
+        "Naive,SeasonalNaive,WindowAverage",
+    ]
+    for table in ("forecast_prices", "forecast_metrics", "forecast_skipped_series"):
+        kept = _rows(warehouse, f"select distinct run_id from forecast.{table} order by 1")
+        assert kept == [(run_id,) for run_id, _ in runs] or table == "forecast_skipped_series"
+    second = runs[1][0]
+    assert _rows(
+        warehouse,
+        f"select distinct exchange_id from forecast.forecast_prices where run_id = '{second}'",
+    ) == [("binance",)]
+    chosen = _rows(
+        warehouse,
+        "select run_id, exchange_id, symbol, count_if(is_chosen) from forecast.forecast_metrics"
+        " group by all having count_if(is_chosen) != 1",
+    )
+    assert chosen == []
+
+
+def test_runs_older_than_keep_runs_days_are_deleted(warehouse: Path) -> None:
+    assert main(["--duckdb-path", str(warehouse), *FAST]) == 0
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update forecast.forecast_runs set created_at_utc = created_at_utc - interval 3 day"
+        )
+    assert main(["--duckdb-path", str(warehouse), *FAST, "--keep-runs-days", "2"]) == 0
+    (only_run,) = _rows(warehouse, "select run_id from forecast.forecast_runs")
+    for table in ("forecast_prices", "forecast_metrics", "forecast_skipped_series"):
+        assert _rows(warehouse, f"select distinct run_id from forecast.{table}") == [only_run]
+
+
+def test_tables_of_the_older_layout_are_replaced(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create schema forecast")
+        connection.execute(
+            "create table forecast.forecast_metrics (run_id varchar, cv_windows integer)"
+        )
+    assert main(["--duckdb-path", str(warehouse), *FAST]) == 0
+    described = _rows(warehouse, "describe forecast.forecast_metrics")
+    assert [row[0] for row in described] == CONTRACT_COLUMNS["forecast_metrics"]
 
 
 def test_a_failed_write_keeps_the_previous_run(warehouse: Path) -> None:
     assert main(["--duckdb-path", str(warehouse), *FAST]) == 0
     before = _rows(warehouse, "select run_id, count(*) from forecast.forecast_prices group by 1")
-    with duckdb.connect(
-        str(warehouse)
-    ) as connection:  # an incompatible table: the last insert fails
+    with duckdb.connect(str(warehouse)) as connection:  # same columns, but the last insert fails
+        connection.execute("drop table forecast.forecast_skipped_series")
         connection.execute(
-            "alter table forecast.forecast_skipped_series"
-            " add column extra integer not null default 0"
-        )
-        connection.execute(
-            "alter table forecast.forecast_skipped_series alter column extra drop default"
+            "create table forecast.forecast_skipped_series (run_id varchar, exchange_id varchar,"
+            " symbol varchar, reason integer, n_points integer, created_at_utc timestamptz,"
+            " detail varchar)"
         )
     assert main(["--duckdb-path", str(warehouse), *FAST]) == 1
     assert (
         _rows(warehouse, "select run_id, count(*) from forecast.forecast_prices group by 1")
         == before
     )
+    assert _rows(warehouse, "select count(*) from forecast.forecast_runs") == [(1,)]
 
 
 def test_an_empty_grid_exits_cleanly_and_keeps_previous_forecasts(
@@ -201,4 +241,4 @@ def test_a_missing_warehouse_or_grid_is_a_one_line_error(
     assert not missing.exists()
     duckdb.connect(str(missing)).close()
     assert main(["--duckdb-path", str(missing)]) == 1
-    assert "cleansing.cln_market_grid is not in the warehouse" in capsys.readouterr().err
+    assert "cleansing.cln_forecast_input is not in the warehouse" in capsys.readouterr().err

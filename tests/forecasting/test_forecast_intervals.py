@@ -24,9 +24,9 @@ CONFIG = ForecastConfig(models=("AutoETS", "AutoTheta", "RandomWalkWithDrift"), 
 @pytest.fixture(scope="module")
 def forecasts() -> pd.DataFrame:
     series = [
-        GridSeries("sim", "RW/USD", random_walk(480, seed=11)),
-        GridSeries("sim", "TREND/USD", trending(480, seed=12)),
-        GridSeries("sim", "SEASON/USD", seasonal(480, seed=13)),
+        GridSeries("sim", "RW/USD", random_walk(900, seed=11)),
+        GridSeries("sim", "TREND/USD", trending(900, seed=12)),
+        GridSeries("sim", "SEASON/USD", seasonal(900, seed=13)),
     ]
     prepared = prepare_series(grid_frame(series), CONFIG)
     settings = ModelSettings(

@@ -9,7 +9,9 @@ from forecasting.config import ForecastConfig
 from forecasting.series import SkippedSeries, prepare_series
 from tests.forecasting.forecast_grid_factory import GridSeries, grid_frame, random_walk
 
-CONFIG = ForecastConfig(horizon=10, cv_step=10, cv_windows=2, min_train_points=30)  # needs 50
+CONFIG = ForecastConfig(
+    horizon=10, cv_step=10, validation_windows=1, test_windows=1, min_train_points=30
+)  # needs 50
 
 
 def _skip_reason(prices: np.ndarray) -> SkippedSeries:
@@ -111,3 +113,18 @@ def test_backfilled_buckets_are_training_data() -> None:
     (info,) = prepared.series
     assert (info.n_points, info.n_filled) == (100, 0)
     assert prepared.frame["y"].to_numpy() == pytest.approx(prices)
+
+
+def test_interpolated_buckets_are_never_training_values_nor_actuals() -> None:
+    prices = random_walk(120, seed=7, start=100.0)
+    interpolated = (50, 51, 90)
+    prices[list(interpolated)] = 5_000.0  # an interpolated price no observed bucket has
+    grid = grid_frame([GridSeries("okx", "ABC/USDT", prices, interpolated=interpolated)])
+    prepared = prepare_series(grid, CONFIG)
+    assert not prepared.skipped
+    assert 5_000.0 not in prepared.frame["y"].to_numpy()
+    bridged = prepared.actuals.loc[~prepared.actuals["is_actual"], "ds"].tolist()
+    assert bridged == list(interpolated)
+    # the bridge is the last observed price, never the interpolation
+    y = prepared.frame["y"].to_numpy()
+    assert y[50] == y[51] == y[49] == prices[49]

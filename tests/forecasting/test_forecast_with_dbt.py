@@ -12,8 +12,9 @@ from forecasting.cli import main
 from tests.fixtures.lake import SyntheticLakeSpec, write_synthetic_lake
 from tests.fixtures.warehouse import build_warehouse
 
-FAST = ["--horizon", "12", "--cv-step", "12", "--cv-windows", "2", "--season-length", "30",
-        "--window-size", "12", "--min-train-points", "60", "--n-jobs", "1"]  # fmt: skip
+FAST = ["--horizon", "12", "--cv-step", "12", "--validation-windows", "1", "--test-windows", "1",
+        "--season-length", "30", "--window-size", "12", "--min-train-points", "60",
+        "--n-jobs", "1"]  # fmt: skip
 # the forecast staging models and everything downstream of them (the two forecast marts)
 FORECAST_MARTS = ["--select", "stg_forecast__prices+", "stg_forecast__metrics+"]
 

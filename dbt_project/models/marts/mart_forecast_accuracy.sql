@@ -1,5 +1,8 @@
--- Forecast accuracy of the newest forecast run of each (exchange_id, symbol), one row per model.
--- mase_vs_naive = mase / the Naive baseline's mase in the same run (< 1: better than naive).
+-- Forecast accuracy of the newest forecast run of each (exchange_id, symbol), one row per model,
+-- measured on the test windows (test_from_utc .. test_to_utc), which played no part in choosing
+-- the model (it was chosen on the earlier validation windows: validation_mase, is_calibrated).
+-- mase_vs_naive = mase / the Naive baseline's mase in the same run (< 1: better than naive);
+-- coverage_80 / coverage_95 = share of test actuals inside the interval, beside the nominal level.
 with
 
 forecast_metrics as (
@@ -37,7 +40,17 @@ final as (
         newest_run_metrics.mape,
         newest_run_metrics.mase,
         newest_run_metrics.is_chosen,
-        newest_run_metrics.mase / nullif(naive_baselines.naive_mase, 0) as mase_vs_naive
+        newest_run_metrics.mase / nullif(naive_baselines.naive_mase, 0) as mase_vs_naive,
+        newest_run_metrics.coverage_80,
+        0.80 as nominal_coverage_80,
+        newest_run_metrics.coverage_95,
+        0.95 as nominal_coverage_95,
+        newest_run_metrics.n_test_points,
+        newest_run_metrics.test_from_utc,
+        newest_run_metrics.test_to_utc,
+        newest_run_metrics.validation_mase,
+        newest_run_metrics.is_calibrated,
+        newest_run_metrics.run_id
     from newest_run_metrics
     left join naive_baselines
         on

@@ -1,4 +1,6 @@
--- Cross-validated forecast accuracy written by `make forecast`, typed; empty until the first run.
+-- Nested cross-validated accuracy written by `make forecast`, typed; empty until the first run.
+-- mae .. coverage_95 come from the test windows (test_from_utc .. test_to_utc), the validation_*
+-- figures from the earlier validation windows the model was chosen on.
 with
 
 source as (
@@ -11,8 +13,21 @@ source as (
         ('rmse', 'double'),
         ('mape', 'double'),
         ('mase', 'double'),
+        ('coverage_80', 'double'),
+        ('coverage_95', 'double'),
+        ('n_test_points', 'integer'),
+        ('test_windows', 'integer'),
+        ('test_from_utc', 'timestamptz'),
+        ('test_to_utc', 'timestamptz'),
+        ('validation_mase', 'double'),
+        ('validation_coverage_80', 'double'),
+        ('validation_coverage_95', 'double'),
+        ('n_validation_points', 'integer'),
+        ('validation_windows', 'integer'),
+        ('validation_from_utc', 'timestamptz'),
+        ('validation_to_utc', 'timestamptz'),
+        ('is_calibrated', 'boolean'),
         ('is_chosen', 'boolean'),
-        ('cv_windows', 'integer'),
         ('horizon', 'integer'),
         ('n_train_points', 'integer'),
         ('created_at_utc', 'timestamptz'),
