@@ -13,11 +13,14 @@ generating 150 million ticks takes about as long as DuckDB needs to write them.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from extract.landing.schema import LANDING_DDL, MARKET_TICKS
 
 EXCHANGES = (
     "binance", "kraken", "okx", "coinbase", "bybit", "bitfinex", "bitstamp", "gateio", "kucoin",
@@ -40,14 +43,12 @@ class SeedLakeSpec:
     run_id: str = "seed"
 
 
-def write_seed_lake(lake_dir: Path, spec: SeedLakeSpec, threads: int = 2) -> int:
-    """Write the window's ticks and events; return the number of tick rows written."""
+def _seed_connection(spec: SeedLakeSpec, threads: int) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection holding the window's ``markets`` table and ``ticks`` view (the lake
+    columns); the caller closes it."""
     start_us = round(spec.start_utc.timestamp() * 1_000_000)
     span_us = round(spec.hours * 3_600_000_000)
     window_ticks = round(spec.ticks_per_day * spec.hours / 24)
-    ticks_dir = lake_dir / "market_ticks"
-    events_dir = lake_dir / "connection_events"
-    lake_dir.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect()
     try:
         connection.execute(
@@ -151,6 +152,20 @@ def write_seed_lake(lake_dir: Path, spec: SeedLakeSpec, threads: int = 2) -> int
             from priced
             """
         )
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def write_seed_lake(lake_dir: Path, spec: SeedLakeSpec, threads: int = 2) -> int:
+    """Write the window's ticks and events; return the number of tick rows written."""
+    start_us = round(spec.start_utc.timestamp() * 1_000_000)
+    ticks_dir = lake_dir / "market_ticks"
+    events_dir = lake_dir / "connection_events"
+    lake_dir.mkdir(parents=True, exist_ok=True)
+    connection = _seed_connection(spec, threads)
+    try:
         written = connection.execute(
             f"""
             copy (
@@ -194,3 +209,48 @@ def write_seed_lake(lake_dir: Path, spec: SeedLakeSpec, threads: int = 2) -> int
     finally:
         connection.close()
     return int(written[0]) if written else 0
+
+
+# The landing columns the collector writes, in LANDING_DDL's order (``id`` is SQLite's own).
+_LANDING_TICK_SELECT = """
+    select
+        strftime(ingestion_ts_utc at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%g+00:00'),
+        exchange_id, symbol, market_type, price, bid, ask, last, open, high, low,
+        cast(base_volume as double), cast(quote_volume as double), exchange_ts_ms,
+        strftime(exchange_ts_utc at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%g+00:00'),
+        '{"e":"24hrTicker","E":' || exchange_ts_ms || ',"s":"' || replace(symbol, '/', '')
+            || '","c":"' || price || '","b":"' || bid || '","a":"' || ask
+            || '","v":"1000.0","q":"' || quote_volume || '"}',
+        epoch_us(ingestion_ts_utc), exchange_ts_source, source, worker_id, connection_id
+    from ticks
+    where worker_id = $worker
+"""
+
+
+def write_seed_landing(landing_dir: Path, spec: SeedLakeSpec, threads: int = 2) -> int:
+    """Write the window as the collector lands it: one SQLite landing database per exchange
+    worker (``worker_<n>_<run_id>.sqlite``, the landing schema), each tick with a raw JSON frame
+    of a binance ticker's size. Return the number of ticks written."""
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    columns = [c.name for c in MARKET_TICKS if c.name != "id"]
+    insert = (
+        f"insert into market_ticks ({', '.join(columns)}) "
+        f"values ({', '.join('?' for _ in columns)})"
+    )
+    written = 0
+    connection = _seed_connection(spec, threads)
+    try:
+        for worker in range(1, len(EXCHANGES) + 1):
+            landing = sqlite3.connect(landing_dir / f"worker_{worker}_{spec.run_id}.sqlite")
+            try:
+                landing.executescript(LANDING_DDL)
+                rows = connection.execute(_LANDING_TICK_SELECT, {"worker": worker})
+                while batch := rows.fetchmany(50_000):
+                    landing.executemany(insert, batch)
+                    written += len(batch)
+                landing.commit()
+            finally:
+                landing.close()
+    finally:
+        connection.close()
+    return written

@@ -6,10 +6,13 @@ day and, side by side in the same run, at a tenth of that, so the growth is visi
 
 (a) a full build of one day;
 (b) an incremental build of one more hour with 1 day and with ``history_days`` days already built;
-(d) the peak RSS of each (the process tree of `dbt build`, sampled every 0.1 s).
+(c) one refresh cycle (`python -m tools.refresh`: export, incremental build, publish) for the next
+    5 minutes of data, landed as the collector lands it (SQLite per worker); the forecast is not
+    due in it, as in 11 of every 12 cycles at the default hourly cadence;
+(d) the peak RSS of each (the process tree, sampled every 0.1 s).
 
 ``--scale 10`` is the seed's 150 million ticks a day. Generating the data is timed apart and never
-counted. One refresh cycle (export, build, publish) is measured by bench/refresh_cycle.py.
+counted.
 
     .venv/bin/python -m bench.seed_scale [--scale 10] [--history-days 7]
 """
@@ -31,7 +34,7 @@ from pathlib import Path
 import psutil
 
 from bench.result import BenchResult
-from bench.seed_lake import SeedLakeSpec, write_seed_lake
+from bench.seed_lake import SeedLakeSpec, write_seed_lake, write_seed_landing
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT = REPO_ROOT / ".venv" / "bin" / "dbt"
@@ -87,13 +90,18 @@ def run_measured(command: list[str], environment: dict[str, str]) -> Measured:
     return Measured(seconds, peak)
 
 
-def dbt_build(work_dir: Path, lake_dir: Path) -> Measured:
-    environment = {
+def _environment(work_dir: Path, lake_dir: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DWH_LAKE_DIR": str(lake_dir),
         "DWH_DUCKDB_PATH": str(work_dir / "warehouse.duckdb"),
+        "DWH_SERVING_PATH": str(work_dir / "serving.duckdb"),
+        "DBT_TARGET_PATH": str(work_dir / "target"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+
+
+def dbt_build(work_dir: Path, lake_dir: Path) -> Measured:
     command = [
         str(DBT),
         "build",
@@ -107,7 +115,25 @@ def dbt_build(work_dir: Path, lake_dir: Path) -> Measured:
         str(work_dir / "logs"),
         "--quiet",
     ]
-    return run_measured(command, environment)
+    return run_measured(command, _environment(work_dir, lake_dir))
+
+
+def refresh_cycle(
+    work_dir: Path, lake_dir: Path, start_utc: datetime, ticks_per_day: int
+) -> tuple[int, Measured]:
+    """Land the 5 minutes from ``start_utc`` as SQLite landing files, then time one refresh cycle
+    over them with the forecast not due; return the ticks landed and the measurement."""
+    landing_dir = work_dir / "landing"
+    ticks = write_seed_landing(
+        landing_dir, SeedLakeSpec(start_utc, 5 / 60, ticks_per_day, run_id="landed", seed=0.7)
+    )
+    (work_dir / "refresh_state.json").write_text(
+        json.dumps({"last_forecast_utc": datetime.now(UTC).isoformat()})
+    )
+    command = [
+        sys.executable, "-m", "tools.refresh", "--input-glob", str(landing_dir / "worker_*.sqlite"),
+    ]  # fmt: skip
+    return ticks, run_measured(command, _environment(work_dir, lake_dir))
 
 
 @dataclass(frozen=True)
@@ -120,6 +146,8 @@ class VolumeRun:
     history_days: int
     history_build: Measured | None
     incremental_n_days: Measured | None
+    refresh_ticks: int
+    refresh: Measured
     generate_s: float
 
 
@@ -172,6 +200,13 @@ def run_volume(work_dir: Path, ticks_per_day: int, history_days: int) -> VolumeR
             f"({incremental_n_days.peak_rss_gib:.2f} GiB)",
             file=sys.stderr,
         )
+    built_until = START_UTC + timedelta(days=history_days, hours=1)
+    refresh_ticks, refresh = refresh_cycle(work_dir, lake_dir, built_until, ticks_per_day)
+    print(
+        f"{ticks_per_day:,}/day: refresh cycle for 5 min ({refresh_ticks:,} ticks) "
+        f"{refresh.seconds:.1f} s ({refresh.peak_rss_gib:.2f} GiB)",
+        file=sys.stderr,
+    )
     return VolumeRun(
         ticks_per_day,
         day_ticks,
@@ -181,6 +216,8 @@ def run_volume(work_dir: Path, ticks_per_day: int, history_days: int) -> VolumeR
         history_days,
         history_build,
         incremental_n_days,
+        refresh_ticks,
+        refresh,
         generate_s,
     )
 
@@ -229,6 +266,21 @@ def _results(big: VolumeRun, small: VolumeRun) -> list[BenchResult]:
             notes="memory_limit 6GB by default (DWH_DUCKDB_MEMORY_LIMIT); DuckDB spills beyond",
         ),
     ]
+    results.append(
+        BenchResult(
+            benchmark="seed_scale",
+            metric=f"refresh cycle for 5 min of new data, {label} ({big.refresh_ticks:,} ticks)",
+            unit="s",
+            value=big.refresh.seconds,
+            baseline_name="the 5-minute timer interval",
+            baseline_value=300.0,
+            higher_is_better=False,
+            runs=1,
+            goal="< 60 s (ratio < 0.2)",
+            notes=f"export, incremental build, publish; forecast not due; peak RSS "
+            f"{big.refresh.peak_rss_gib:.2f} GiB; at a tenth: {small.refresh.seconds:.1f} s",
+        )
+    )
     for run in (big, small):
         if run.incremental_n_days is not None and run.history_build is not None:
             results.append(
