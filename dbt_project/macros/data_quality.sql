@@ -23,3 +23,15 @@
 {% macro sql_string_list(values) -%}
     ({%- for value in values %}'{{ value }}'{{ ", " if not loop.last }}{%- endfor %})
 {%- endmacro %}
+
+{#- The per-day count columns of cln_dq_daily that the pair and run summaries sum. -#}
+{% macro dq_count_columns() -%}
+    {{ return([
+        'landed_rows', 'staged_ticks', 'live_ticks', 'backfill_rows',
+        'exact_duplicates_removed', 'same_time_duplicate_count', 'replay_count',
+        'duplicate_tick_count', 'negative_numeric_count', 'bid_above_ask_count',
+        'implausible_exchange_ts_count', 'outlier_return_count', 'total_buckets',
+        'observed_buckets', 'backfill_buckets', 'forward_fill_buckets',
+        'interpolation_buckets', 'missing_buckets', 'stale_buckets',
+    ]) }}
+{%- endmacro %}

@@ -19,14 +19,7 @@ rejected_events as (
 totals as (
     select
         count(distinct row(exchange_id, symbol)) as pair_count,
-        {%- for column in [
-            'landed_rows', 'staged_ticks', 'live_ticks', 'backfill_rows',
-            'exact_duplicates_removed', 'same_time_duplicate_count', 'replay_count',
-            'duplicate_tick_count', 'negative_numeric_count', 'bid_above_ask_count',
-            'implausible_exchange_ts_count', 'outlier_return_count', 'total_buckets',
-            'observed_buckets', 'backfill_buckets', 'forward_fill_buckets',
-            'interpolation_buckets', 'missing_buckets', 'stale_buckets',
-        ] %}
+        {%- for column in dq_count_columns() %}
             cast(coalesce(sum({{ column }}), 0) as bigint) as {{ column }},
         {%- endfor %}
         (select count(*) from rejected_ticks) as rejected_tick_count,
