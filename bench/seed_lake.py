@@ -43,6 +43,13 @@ class SeedLakeSpec:
     run_id: str = "seed"
 
 
+def _tick_uniform(draw: int) -> str:
+    """A uniform draw in [0, 1) that depends only on the tick (market_id, k) and ``draw``: the
+    ``ticks`` view is evaluated more than once (the duplicates are sampled from it again), so its
+    values must not come from random()."""
+    return f"((hash(market_id, k, {draw}, seed) >> 11) / 9007199254740992.0)"
+
+
 def _seed_connection(spec: SeedLakeSpec, threads: int) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection holding the window's ``markets`` table and ``ticks`` view (the lake
     columns); the caller closes it."""
@@ -83,10 +90,13 @@ def _seed_connection(spec: SeedLakeSpec, threads: int) -> duckdb.DuckDBPyConnect
         connection.execute(
             """
             create temp table market_counts as
-            select *, cast(round(weight / sum(weight) over () * $ticks) as bigint) as tick_count
+            select
+                *,
+                cast(round(weight / sum(weight) over () * $ticks) as bigint) as tick_count,
+                cast($seed as double) as seed
             from markets
             """,
-            {"ticks": window_ticks},
+            {"ticks": window_ticks, "seed": spec.seed},
         )
         connection.execute(
             f"""
@@ -94,13 +104,14 @@ def _seed_connection(spec: SeedLakeSpec, threads: int) -> duckdb.DuckDBPyConnect
             with raw as (
                 select
                     market_id, exchange_index, exchange_id, symbol, base_price, burst_s, phase,
-                    k,
+                    k, seed,
                     case
-                        when random() < 0.3
+                        when {_tick_uniform(1)} < 0.3
                             then {start_us}
-                            + cast(floor(random() * {span_us} / 3600e6) as bigint) * 3600000000
-                            + cast(burst_s * 1e6 + random() * 40e6 as bigint)
-                        else {start_us} + cast(random() * {span_us} as bigint)
+                            + cast(floor({_tick_uniform(2)} * {span_us} / 3600e6) as bigint)
+                            * 3600000000
+                            + cast(burst_s * 1e6 + {_tick_uniform(3)} * 40e6 as bigint)
+                        else {start_us} + cast({_tick_uniform(4)} * {span_us} as bigint)
                     end as ingestion_us
                 from (select *, unnest(range(tick_count)) as k from market_counts)
             ),
@@ -120,9 +131,9 @@ def _seed_connection(spec: SeedLakeSpec, threads: int) -> duckdb.DuckDBPyConnect
                     base_price * exp(
                         0.02 * sin(ingestion_us / 3.6e9 + phase)
                         + 0.0005 * exchange_index
-                        + 0.0004 * (random() - 0.5)
+                        + 0.0004 * ({_tick_uniform(5)} - 0.5)
                     ) as price,
-                    cast(20 + 200 * pow(random(), 3) as bigint) as latency_ms
+                    cast(20 + 200 * pow({_tick_uniform(6)}, 3) as bigint) as latency_ms
                 from kept
             )
             select
