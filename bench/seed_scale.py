@@ -2,7 +2,9 @@
 
 A lake shaped like the original system's load (bench/seed_lake.py: 17 exchanges x 300 markets,
 bursty rates, gaps, duplicates) is built with the real dbt CLI, at ``scale`` x 15 million ticks a
-day and, side by side in the same run, at a tenth of that, so the growth is visible:
+day and, side by side in the same run, at a tenth of that, so the growth is visible. Each build is
+the one a refresh cycle runs (tools/refresh.py: `dbt build` without the unit tests, which test
+the SQL on fixed fixtures and cost the same at any volume; `make build` runs them):
 
 (a) a full build of one day;
 (b) an incremental build of one more hour with 1 day and with ``history_days`` days already built;
@@ -35,10 +37,8 @@ import psutil
 
 from bench.result import BenchResult
 from bench.seed_lake import SeedLakeSpec, write_seed_lake, write_seed_landing
+from tools.refresh import DBT_BUILD
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT = REPO_ROOT / ".venv" / "bin" / "dbt"
-PROJECT_DIR = REPO_ROOT / "dbt_project"
 TICKS_PER_DAY_AT_SCALE_1 = 15_000_000
 START_UTC = datetime(2026, 3, 1, tzinfo=UTC)
 SAMPLE_EVERY_S = 0.1
@@ -103,12 +103,7 @@ def _environment(work_dir: Path, lake_dir: Path) -> dict[str, str]:
 
 def dbt_build(work_dir: Path, lake_dir: Path) -> Measured:
     command = [
-        str(DBT),
-        "build",
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
+        *DBT_BUILD,
         "--target-path",
         str(work_dir / "target"),
         "--log-path",

@@ -3,13 +3,23 @@
 -- build wrote (every day on a full build). Returns each such market-day with another count.
 with
 
-watch_intervals as (
-    select * from {{ ref('cln_watch_intervals') }}
-    where symbol != '*'
-),
-
 market_grid as (
     select * from {{ ref('cln_market_grid') }}
+),
+
+checked_days as (
+    select distinct {{ utc_date('bucket_start_utc') }} as kpi_date_utc
+    from market_grid
+    where built_at_utc = {{ build_started_at() }}
+),
+
+-- Only intervals that reach the checked days are expanded, so the cost follows what was built.
+watch_intervals as (
+    select * from {{ ref('cln_watch_intervals') }}
+    where
+        symbol != '*'
+        and watch_end_utc
+        > cast((select min(checked_days.kpi_date_utc) from checked_days) as timestamptz)
 ),
 
 fully_watched_days as (
@@ -31,12 +41,6 @@ fully_watched_days as (
     where
         watch_start_utc = cast({{ utc_date('watch_start_utc') }} as timestamptz)
         and watch_end_utc >= cast({{ utc_date('watch_start_utc') }} as timestamptz) + interval 1 day
-),
-
-checked_days as (
-    select distinct {{ utc_date('bucket_start_utc') }} as kpi_date_utc
-    from market_grid
-    where built_at_utc = {{ build_started_at() }}
 ),
 
 grid_days as (

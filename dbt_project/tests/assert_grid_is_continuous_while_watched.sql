@@ -5,11 +5,6 @@
 
 with
 
-watch_intervals as (
-    select * from {{ ref('cln_watch_intervals') }}
-    where symbol != '*'
-),
-
 market_grid as (
     select * from {{ ref('cln_market_grid') }}
 ),
@@ -18,6 +13,14 @@ checked_from as (
     select min(bucket_hour_utc) as first_hour_utc
     from market_grid
     where built_at_utc = {{ build_started_at() }}
+),
+
+-- Only intervals that reach the checked hours are expanded, so the cost follows what was built.
+watch_intervals as (
+    select * from {{ ref('cln_watch_intervals') }}
+    where
+        symbol != '*'
+        and watch_end_utc > (select checked_from.first_hour_utc from checked_from)
 ),
 
 expected_buckets as (
