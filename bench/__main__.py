@@ -18,7 +18,15 @@ from pathlib import Path
 
 from bench.result import BenchResult
 
-BENCHMARKS = ("sandbox_throughput", "capture", "export", "dbt_build", "forecast", "dashboard")
+BENCHMARKS = (
+    "sandbox_throughput",
+    "capture",
+    "export",
+    "dbt_build",
+    "seed_scale",
+    "forecast",
+    "dashboard",
+)
 DEFAULT_OUTPUT = Path("bench/results")
 
 

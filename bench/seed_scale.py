@@ -13,8 +13,8 @@ the SQL on fixed fixtures and cost the same at any volume; `make build` runs the
     due in it, as in 11 of every 12 cycles at the default hourly cadence;
 (d) the peak RSS of each (the process tree, sampled every 0.1 s).
 
-``--scale 10`` is the seed's 150 million ticks a day. Generating the data is timed apart and never
-counted.
+`make bench` runs it at ``--scale 1`` (15 million ticks a day); ``--scale 10`` is the seed's 150
+million ticks a day. Generating the data is timed apart and never counted.
 
     .venv/bin/python -m bench.seed_scale [--scale 10] [--history-days 7]
 """
@@ -299,7 +299,7 @@ def _results(big: VolumeRun, small: VolumeRun) -> list[BenchResult]:
 
 
 def run(
-    scale: float = 0.2, history_days: int = 7, history_on_big: bool = False
+    scale: float = 1.0, history_days: int = 7, history_on_big: bool = False
 ) -> list[BenchResult]:
     ticks = round(scale * TICKS_PER_DAY_AT_SCALE_1)
     with tempfile.TemporaryDirectory(prefix="bench-seed-") as temporary:
@@ -311,7 +311,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=0.2, help="x 15 M ticks/day (10 = seed)")
+    parser.add_argument("--scale", type=float, default=1.0, help="x 15 M ticks/day (10 = seed)")
     parser.add_argument("--history-days", type=int, default=7)
     parser.add_argument(
         "--history-on-big", action="store_true", help="also build the history at full volume"
