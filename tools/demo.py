@@ -56,6 +56,10 @@ class StageRunner:
         self._running: subprocess.Popen[bytes] | None = None
         self._terminated = False
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        # A shell starts a script's background jobs with SIGINT ignored, and Python then leaves
+        # it ignored: the collector would stop on Ctrl-C (it installs its own handler) while the
+        # demo went on to the next stage.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self._terminated = True

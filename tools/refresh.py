@@ -36,7 +36,7 @@ from typing import Final
 import duckdb
 
 from extract.export.files import write_json_atomic
-from extract.export.options import DEFAULT_INPUT_GLOB, DEFAULT_LAKE_DIR, LAKE_DIR_ENV
+from extract.export.options import DEFAULT_LAKE_DIR, LAKE_DIR_ENV, default_input_glob
 from extract.lockfile import LockBusy, exclusive_lock
 from extract.timeutil import utc_now
 from tools.build_status import DBT_PROJECT_DIR, default_run_results_path
@@ -209,8 +209,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--input-glob",
-        default=DEFAULT_INPUT_GLOB,
-        help=f"landing databases to export (default {DEFAULT_INPUT_GLOB})",
+        default=default_input_glob(),
+        help=f"landing databases to export (default {default_input_glob()}, as the export's)",
     )
     args = parser.parse_args(argv)
     if args.forecast_every_minutes < 0:

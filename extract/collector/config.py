@@ -22,6 +22,7 @@ import yaml
 
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
 ENV_PREFIX = "EXTRACT_"
+DEFAULT_WORKER_DB_TEMPLATE = "data/landing/worker_{worker_id}.sqlite"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -127,7 +128,7 @@ class CollectorConfig:
         "data/landing/worker_plan.json", "where the worker plan JSON is written"
     )
     worker_db_template: str = option(
-        "data/landing/worker_{worker_id}.sqlite",
+        DEFAULT_WORKER_DB_TEMPLATE,
         "landing database path per worker, with {worker_id}",
     )
     landing_max_mb: float = option(

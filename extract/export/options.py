@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal, cast
 
+from extract.collector.config import DEFAULT_WORKER_DB_TEMPLATE, ENV_PREFIX
 from extract.export.state import default_state_key
 from extract.timeutil import parse_utc
 
@@ -19,12 +21,19 @@ OutputFormat = Literal["parquet", "sqlite", "csv", "json"]
 OUTPUT_FORMATS: Final = ("parquet", "sqlite", "csv", "json")
 SourceUniquesMode = Literal["auto", "scan", "skip"]
 SOURCE_UNIQUES_MODES: Final = ("auto", "scan", "skip")
-DEFAULT_INPUT_GLOB: Final = "data/landing/worker_*.sqlite"
 DEFAULT_LAKE_DIR: Final = "data/lake"
 DEFAULT_LEGACY_DIR: Final = "data/staging"
 LAKE_DIR_ENV: Final = "DWH_LAKE_DIR"
 STATE_FILE_NAME: Final = "staging_export_state.json"
 DEFAULT_CHUNK_ROWS: Final = 250_000
+
+
+def default_input_glob(environ: Mapping[str, str] | None = None) -> str:
+    """The landing databases the collector writes: its worker database template, from
+    ``EXTRACT_WORKER_DB_TEMPLATE`` as the collector reads it, with any worker id."""
+    environ = os.environ if environ is None else environ
+    template = environ.get(ENV_PREFIX + "WORKER_DB_TEMPLATE") or DEFAULT_WORKER_DB_TEMPLATE
+    return template.replace("{worker_id}", "*")
 
 
 @dataclass(frozen=True)
@@ -90,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--until", help="ISO-8601 UTC end, exclusive; not with --incremental")
     parser.add_argument(
         "--input-glob",
-        default=DEFAULT_INPUT_GLOB,
-        help=f"landing databases to read (default {DEFAULT_INPUT_GLOB}; the original's "
+        default=default_input_glob(),
+        help=f"landing databases to read (default {default_input_glob()}: the collector's "
+        "worker database template, $EXTRACT_WORKER_DB_TEMPLATE; the original's "
         "data/worker_*_crypto_ws_ticks.db files work too)",
     )
     parser.add_argument(

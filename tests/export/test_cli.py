@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,28 +39,21 @@ def test_list_only_honours_the_window(
     assert "Unique exchanges in source window (0):\n  -" in capsys.readouterr().out
 
 
-def test_the_module_entry_point_runs_the_export(
+def test_the_module_entry_point_reads_where_the_collector_lands_by_default(
     three_landings: list[Landing], landing_dir: Path, lake_dir: Path
 ) -> None:
+    collector_template = str(landing_dir / "worker_{worker_id}.sqlite")
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "extract",
-            "export",
-            "--input-glob",
-            str(landing_dir / "worker_*.sqlite"),
-            "--output-dir",
-            str(lake_dir),
-            "--list-only",
-        ],
+        [sys.executable, "-m", "extract", "export", "--output-dir", str(lake_dir), "--list-only"],
         cwd=REPO_ROOT,
+        env={**os.environ, "EXTRACT_WORKER_DB_TEMPLATE": collector_template},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    assert "Worker DB files used: 3" in result.stdout
     assert "binance, coinbase, kraken" in result.stdout
 
 
