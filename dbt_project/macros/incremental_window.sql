@@ -61,3 +61,28 @@
         cast({{ fallback_date }} as timestamptz)
     )
 {%- endmacro %}
+
+{#- For tests of incremental models: the span of `time_column` over the rows of `relation` that this
+    build wrote, truncated to the UTC hour or day, as [first, after the last) timestamptz literals
+    (the far future twice when the build wrote none). Read when the test runs, so its filters on
+    the raw column skip the history the build did not touch before any join or aggregate. -#}
+{% macro span_built_by_this_build(relation, time_column, unit='hour') -%}
+    {%- if not execute or load_relation(relation) is none -%}
+        {#- compiling without a built warehouse (sqlfluff, dbt compile): every row -#}
+        {{- return({
+            'start': _timestamptz_literal("1970-01-01 00:00:00"), 'end': _far_future()
+        }) -}}
+    {%- endif -%}
+    {%- set bounds = run_query(
+        "select strftime(date_trunc('" ~ unit ~ "', min(" ~ time_column ~ ") at time zone 'UTC'),"
+        ~ " '%Y-%m-%d %H:%M:%S'), strftime(date_trunc('" ~ unit ~ "', max(" ~ time_column
+        ~ ") at time zone 'UTC') + interval 1 " ~ unit ~ ", '%Y-%m-%d %H:%M:%S') from " ~ relation
+        ~ " where built_at_utc = " ~ build_started_at()
+    ).rows[0] -%}
+    {%- if bounds[0] is none -%}
+        {{- return({'start': _far_future(), 'end': _far_future()}) -}}
+    {%- endif -%}
+    {{- return({
+        'start': _timestamptz_literal(bounds[0]), 'end': _timestamptz_literal(bounds[1])
+    }) -}}
+{%- endmacro %}

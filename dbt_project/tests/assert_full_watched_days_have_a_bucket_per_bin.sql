@@ -1,9 +1,11 @@
 -- A market watched for a whole UTC day has exactly 86400 / bin_seconds grid buckets that day (1,440
 -- with 60 s buckets): no gap, no duplicate, nothing outside the day. Checked for the days this
 -- build wrote (every day on a full build). Returns each such market-day with another count.
+{%- set built = span_built_by_this_build(ref('cln_market_grid'), 'bucket_start_utc', 'day') %}
+
 with
 
-market_grid as (
+market_grid as not materialized (
     select * from {{ ref('cln_market_grid') }}
 ),
 
@@ -18,8 +20,7 @@ watch_intervals as (
     select * from {{ ref('cln_watch_intervals') }}
     where
         symbol != '*'
-        and watch_end_utc
-        > cast((select min(checked_days.kpi_date_utc) from checked_days) as timestamptz)
+        and watch_end_utc > {{ built['start'] }}
 ),
 
 fully_watched_days as (
@@ -50,7 +51,12 @@ grid_days as (
         {{ utc_date('bucket_start_utc') }} as kpi_date_utc,
         count(*) as bucket_count
     from market_grid
-    where {{ utc_date('bucket_start_utc') }} in (select checked_days.kpi_date_utc from checked_days)
+    where
+        bucket_start_utc >= {{ built['start'] }}
+        and bucket_start_utc < {{ built['end'] }}
+        and {{ utc_date('bucket_start_utc') }} in (
+            select checked_days.kpi_date_utc from checked_days
+        )
     group by all
 ),
 

@@ -2,25 +2,19 @@
 -- marked is_watched. Checked from the first hour this build wrote (everything on a full build).
 -- Returns each missing (exchange_id, symbol, bucket_epoch_s).
 {%- set bin_s = var('bin_seconds') %}
+{%- set checked_from = span_built_by_this_build(ref('cln_market_grid'), 'bucket_hour_utc').start %}
 
 with
 
 market_grid as (
     select * from {{ ref('cln_market_grid') }}
-),
-
-checked_from as (
-    select min(bucket_hour_utc) as first_hour_utc
-    from market_grid
-    where built_at_utc = {{ build_started_at() }}
+    where bucket_hour_utc >= {{ checked_from }}
 ),
 
 -- Only intervals that reach the checked hours are expanded, so the cost follows what was built.
 watch_intervals as (
     select * from {{ ref('cln_watch_intervals') }}
-    where
-        symbol != '*'
-        and watch_end_utc > (select checked_from.first_hour_utc from checked_from)
+    where symbol != '*' and watch_end_utc > {{ checked_from }}
 ),
 
 expected_buckets as (
@@ -51,8 +45,7 @@ final as (
             and expected_buckets.bucket_epoch_s = market_grid.bucket_epoch_s
     where
         not coalesce(market_grid.is_watched, false)
-        and expected_buckets.bucket_epoch_s
-        >= epoch_us((select checked_from.first_hour_utc from checked_from)) // 1000000
+        and expected_buckets.bucket_epoch_s >= epoch_us({{ checked_from }}) // 1000000
 )
 
 select * from final

@@ -9,6 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -23,7 +24,7 @@ from tests.fixtures.lake import (
     write_synthetic_lake,
 )
 from tests.fixtures.reference_compare import assert_matches_reference
-from tests.fixtures.warehouse import build_warehouse, read_tables
+from tests.fixtures.warehouse import DbtRun, build_warehouse, read_tables
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +39,8 @@ class GrowingLake:
     full_refresh_db: Path
     before_growth: dict[str, pd.DataFrame]
     rebuilt_without_new_data: dict[str, pd.DataFrame]
+    growth_build: DbtRun
+    growth_stamp: str
 
 
 def noisy_ticks() -> list[LakeTick]:
@@ -118,7 +121,8 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
             ticks_per_pair_per_s=sparse,
         ),
     )
-    build_warehouse(lake_dir, incremental_db)
+    growth_build = build_warehouse(lake_dir, incremental_db)
+    growth_stamp = newest_build_stamp(incremental_db)
     write_lake(lake_dir, noisy_ticks(), connection_events(), run_id="late")
     write_lake(lake_dir, noisy_ticks(), (), run_id="late")  # exported twice: same row keys
     build_warehouse(lake_dir, incremental_db)
@@ -132,7 +136,27 @@ def growing_lake(tmp_path_factory: pytest.TempPathFactory) -> GrowingLake:
         full_refresh=True,
         extra_args=["--exclude", "resource_type:test", "resource_type:unit_test"],
     )
-    return GrowingLake(lake_dir, incremental_db, full_refresh_db, before_growth, rebuilt)
+    return GrowingLake(
+        lake_dir,
+        incremental_db,
+        full_refresh_db,
+        before_growth,
+        rebuilt,
+        growth_build,
+        growth_stamp,
+    )
+
+
+def newest_build_stamp(duckdb_path: Path) -> str:
+    """The newest build's start as the models stamp it (built_at_utc), in UTC text."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        row = connection.execute(
+            "select strftime(max(built_at_utc) at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f') "
+            "from staging.stg_lake__market_ticks"
+        ).fetchone()
+    assert row is not None
+    assert row[0] is not None
+    return str(row[0])
 
 
 def assert_same_tables(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
@@ -159,6 +183,23 @@ def test_incremental_build_equals_full_refresh(growing_lake: GrowingLake) -> Non
     # written twice into the landing file landed twice.
     assert sorted(set(renamed["landed_copies"])) == [1, 2]
     assert_same_tables(incremental, full_refresh)
+
+
+def test_tests_of_an_incremental_build_check_the_rows_that_build_wrote(
+    growing_lake: GrowingLake,
+) -> None:
+    # dbt renders a test's `where` config when it parses the project, and partial parsing keeps it
+    # for later runs: the build's start must come in when the test runs, not from the config text.
+    scoped = [
+        node for node in growing_lake.growth_build.nodes if "built_at_utc = " in node.compiled_code
+    ]
+    assert len(scoped) >= 50, "the data tests of the incremental models"
+    stale = [
+        node.unique_id
+        for node in scoped
+        if f"'{growing_lake.growth_stamp}+00'" not in node.compiled_code
+    ]
+    assert stale == []
 
 
 def test_kpis_match_the_independent_pandas_implementation(growing_lake: GrowingLake) -> None:

@@ -4,7 +4,7 @@
 -- Grain: (exchange_id, symbol, bucket_start_utc, model).
 with
 
-market_grid as (
+market_grid as not materialized (
     select * from {{ ref('cln_market_grid') }}
 ),
 
