@@ -39,7 +39,7 @@ OPTION_HELP: dict[str, str] = {
         f"model can carry its parameters forward (default {str(DEFAULTS.cv_refit).lower()})"
     ),
     "coverage_tolerance": (
-        "a model is chosen only if its validation coverage is this close to nominal at 80 and 95 %"
+        "a model is chosen only if its validation coverage is this close to nominal at 80 and 95 %%"
         f" (default {DEFAULTS.coverage_tolerance})"
     ),
     "conformal_windows": (
