@@ -7,3 +7,8 @@
 {% macro seconds_between(start_expression, end_expression) -%}
     ((epoch_us({{ end_expression }}) - epoch_us({{ start_expression }})) / 1000000.0)
 {%- endmacro %}
+
+{#- A timestamptz as 'YYYY-MM-DD HH:MM UTC' text, for labels a dashboard shows. -#}
+{% macro utc_minute_label(timestamp_expression) -%}
+    strftime(({{ timestamp_expression }}) at time zone 'UTC', '%Y-%m-%d %H:%M UTC')
+{%- endmacro %}

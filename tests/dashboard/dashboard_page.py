@@ -120,10 +120,23 @@ _ECHARTS_OPTIONS_JS = """
         found: Boolean(options),
         series: options ? (options.series || []).map(series => ({
             name: String(series.name),
+            id: series.id === undefined ? null : String(series.id),
             color: (series.itemStyle && series.itemStyle.color) || null,
+            type: series.type || null,
+            stack: series.stack || null,
+            has_area: Boolean(series.areaStyle),
+            line_opacity: series.lineStyle && series.lineStyle.opacity !== undefined
+                ? series.lineStyle.opacity : null,
+            points: (series.data || []).map(point => Array.isArray(point) ? point : [null, point]),
         })) : [],
+        legend: options ? axes(options.legend).flatMap(legend => (legend.data || []).map(
+            entry => String(entry && typeof entry === 'object' ? entry.name : entry))) : [],
         x_titles: options ? axes(options.xAxis).map(axis => axis.name || '') : [],
-        y_titles: options ? axes(options.yAxis).map(axis => axis.name || '') : [],
+        // Only the y axes a series is drawn on (a mixed chart always has a second one).
+        y_titles: options ? axes(options.yAxis)
+            .filter((axis, index) => (options.series || [])
+                .some(series => (series.yAxisIndex || 0) === index))
+            .map(axis => axis.name || '') : [],
         headers: Array.from(el.querySelectorAll('th')).map(th => th.innerText.trim()),
         text: el.innerText,
     };
@@ -133,8 +146,16 @@ _ECHARTS_OPTIONS_JS = """
 
 @dataclass(frozen=True)
 class SeriesStyle:
+    """One ECharts series as drawn: name, colour, and for bands its stack, area and points."""
+
     name: str
     color: str | None
+    id: str | None = None
+    type: str | None = None
+    stack: str | None = None
+    has_area: bool = False
+    line_opacity: float | None = None
+    points: tuple[tuple[Any, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,7 @@ class ChartLook:
     viz_type: str
     has_echarts_options: bool
     series: tuple[SeriesStyle, ...]
+    legend: tuple[str, ...]
     x_titles: tuple[str, ...]
     y_titles: tuple[str, ...]
     headers: tuple[str, ...]
@@ -159,7 +181,20 @@ def chart_looks(page: Page) -> tuple[ChartLook, ...]:
             name=look["name"],
             viz_type=look["viz_type"],
             has_echarts_options=look["found"],
-            series=tuple(SeriesStyle(s["name"], s["color"]) for s in look["series"]),
+            series=tuple(
+                SeriesStyle(
+                    name=s["name"],
+                    color=s["color"],
+                    id=s["id"],
+                    type=s["type"],
+                    stack=s["stack"],
+                    has_area=s["has_area"],
+                    line_opacity=s["line_opacity"],
+                    points=tuple((point[0], point[1]) for point in s["points"]),
+                )
+                for s in look["series"]
+            ),
+            legend=tuple(look["legend"]),
             x_titles=tuple(look["x_titles"]),
             y_titles=tuple(look["y_titles"]),
             headers=tuple(look["headers"]),
@@ -178,6 +213,11 @@ class DashboardLoad:
     charts: tuple[ChartState, ...]
     data: dict[int, ChartData]
     looks: tuple[ChartLook, ...] = ()
+
+
+def look_named(load: DashboardLoad, prefix: str) -> ChartLook:
+    """The chart whose title starts with ``prefix``."""
+    return next(look for look in load.looks if look.name.startswith(prefix))
 
 
 def chart_states(page: Page) -> tuple[ChartState, ...]:

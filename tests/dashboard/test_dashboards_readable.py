@@ -19,9 +19,9 @@ from playwright.sync_api import Page
 
 from tests.dashboard.conftest import DASHBOARD_SLUGS, SCREENSHOT_DIR, RunningSuperset
 from tests.dashboard.dashboard_page import (
-    ChartLook,
     DashboardLoad,
     choose_filter_value,
+    look_named,
     open_dashboard,
     save_screenshot,
 )
@@ -37,19 +37,9 @@ BUNDLE_DASHBOARDS = (
 SNAKE_CASE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 PRICE_CHART = "Price, last 24 h"
 PAIRS_TABLE = "Largest price differences"
-# The forecast charts are being reworked in another branch; their labels are checked there.
-FORECAST_DASHBOARD = pytest.param(
-    "forecasts",
-    marks=pytest.mark.xfail(strict=True, reason="forecast charts keep raw labels until reworked"),
-)
-READABLE_SLUGS = [
-    *(slug for slug in DASHBOARD_SLUGS if slug != "forecasts"),
-    FORECAST_DASHBOARD,
-]
-
-
-def look_named(load: DashboardLoad, prefix: str) -> ChartLook:
-    return next(look for look in load.looks if look.name.startswith(prefix))
+# Superset draws a forecast band from two series named '<band>__yhat_lower' / '__yhat_upper':
+# the reader sees the band's name (in the tooltip), never the suffix (no legend entry).
+BAND_SUFFIX = re.compile(r"__yhat_(lower|upper)$")
 
 
 def label_colors() -> dict[str, dict[str, str]]:
@@ -64,7 +54,7 @@ def unhuman(labels: list[str]) -> list[str]:
     return [label for label in labels if not label.strip() or SNAKE_CASE.search(label)]
 
 
-@pytest.mark.parametrize("slug", READABLE_SLUGS)
+@pytest.mark.parametrize("slug", DASHBOARD_SLUGS)
 def test_axis_titles_legends_and_column_headers_are_human_labels(
     slug: str, dashboard_loads: dict[str, DashboardLoad]
 ) -> None:
@@ -81,7 +71,12 @@ def test_axis_titles_legends_and_column_headers_are_human_labels(
             assert look.has_echarts_options, f"{look.name}: its ECharts options were not found"
             assert look.x_titles, f"{look.name}: no x axis title"
             assert look.y_titles, f"{look.name}: no y axis title"
-            labels = [*look.x_titles, *look.y_titles, *(series.name for series in look.series)]
+            labels = [
+                *look.x_titles,
+                *look.y_titles,
+                *look.legend,
+                *(BAND_SUFFIX.sub("", series.name) for series in look.series),
+            ]
         if bad := unhuman(labels):
             problems[look.name] = bad
     assert not problems, f"{slug}: raw or empty labels: {problems}"

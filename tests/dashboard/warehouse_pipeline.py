@@ -1,10 +1,11 @@
 """The real pipeline behind the dashboards, small: lake -> dbt build -> forecast -> publish.
 
 A synthetic lake (random walks for 4 exchanges x 3 coins quoted in USDT, coinbase and kraken
-also in USD, plus connection events) is built by
-the real dbt project in-process, forecast by the real ``forecasting`` CLI, then published with
-``tools.publish`` to the serving file Superset reads. Used by the dashboard tests and the
-dashboard benchmark.
+also in USD, plus connection events and a few ticks the data-quality policy quarantines) is built
+by the real dbt project in-process, forecast by the real ``forecasting`` CLI, then published with
+``tools.publish`` to the serving file Superset reads. The last hour lands after a first forecast
+run, so that run's forecasts meet the prices that followed (the track record) and a second run
+forecasts from the end. Used by the dashboard tests and the dashboard benchmark.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from forecasting.cli import main as forecast_main
 from tests.fixtures.lake import (
     LakeEvent,
+    LakeTick,
     SyntheticLakeSpec,
     utc,
     write_lake,
@@ -36,6 +38,10 @@ USD_START_PRICES = {"BTC/USD": 60_600.0, "ETH/USD": 3_030.0}
 STEADY_EXCHANGE = "okx"
 # Spans midnight so the daily charts have two days.
 LAKE_START_UTC = utc("2026-01-01 21:00:00")
+# Quarantined by the data-quality policy: (exchange, symbol, price, how many), one per second.
+REJECTED_TICKS = (("binance", "BTC/USDT", None, 3), ("kraken", "ETH/USDT", -1.0, 2))
+# Hours of the lake that land after the first forecast run (the track record's actuals).
+HOURS_AFTER_FIRST_FORECAST = 1.0
 # Small forecasting settings: a 30-bucket horizon, two cross-validation windows.
 FORECAST_ARGS = (
     "--horizon",
@@ -60,11 +66,17 @@ class DashboardWarehouse:
 
 
 def write_lake_hours(
-    lake_dir: Path, start_utc: datetime, hours: float, run_id: str, seed: int
+    lake_dir: Path,
+    start_utc: datetime,
+    hours: float,
+    run_id: str,
+    seed: int,
+    incidents: bool = True,
 ) -> None:
-    """Ticks of every (exchange, symbol) for ``hours`` from ``start_utc``, with a disconnect and
-    a reconnect per exchange but STEADY_EXCHANGE, so the connection-health charts have data and
-    one exchange has none to report."""
+    """Ticks of every (exchange, symbol) for ``hours`` from ``start_utc``; with ``incidents``, a
+    disconnect and a reconnect per exchange but STEADY_EXCHANGE, so the connection-health charts
+    have data and one exchange has none to report, and the REJECTED_TICKS (without, the hours
+    continue the connections already open)."""
     spec = SyntheticLakeSpec(
         start_utc=start_utc,
         hours=hours,
@@ -87,6 +99,8 @@ def write_lake_hours(
         start_prices=USD_START_PRICES,
     )
     write_synthetic_lake(lake_dir, usd_spec)
+    if not incidents:
+        return
     events: list[LakeEvent] = []
     for index, exchange_id in enumerate(EXCHANGES):
         events.append(LakeEvent(exchange_id, start_utc, "connected"))
@@ -98,14 +112,25 @@ def write_lake_hours(
             LakeEvent(exchange_id, disconnected + timedelta(seconds=2 + 3 * index), "reconnected"),
         ]
     write_lake(lake_dir, [], events, run_id=f"{run_id}-events")
+    rejected = [
+        LakeTick(exchange_id, symbol, start_utc + timedelta(minutes=20, seconds=second), price)
+        for exchange_id, symbol, price, count in REJECTED_TICKS
+        for second in range(count)
+    ]
+    write_lake(lake_dir, rejected, run_id=f"{run_id}-rejected")
 
 
-def build_and_publish(warehouse: DashboardWarehouse) -> None:
-    """dbt build, forecast, rebuild the forecast marts, publish: what `make demo` runs."""
+def build_and_forecast(warehouse: DashboardWarehouse) -> None:
+    """dbt build, then one forecast run over what the lake holds."""
     build_warehouse(warehouse.lake_dir, warehouse.build_path)
     exit_code = forecast_main(["--duckdb-path", str(warehouse.build_path), *FORECAST_ARGS])
     if exit_code != 0:
         raise RuntimeError(f"forecasting exited with {exit_code}")
+
+
+def build_and_publish(warehouse: DashboardWarehouse) -> None:
+    """dbt build, forecast, rebuild the forecast marts, publish: what `make demo` runs."""
+    build_and_forecast(warehouse)
     run = run_dbt(["build", "--select", *FORECAST_MARTS], warehouse.lake_dir, warehouse.build_path)
     if not run.success:
         raise RuntimeError(f"dbt build of the forecast marts failed: {run.nodes}")
@@ -124,6 +149,16 @@ def create_dashboard_warehouse(root: Path, hours: float = 6.0) -> DashboardWareh
         build_path=root / "warehouse" / "build.duckdb",
         serving_path=root / "warehouse" / "serving.duckdb",
     )
-    write_lake_hours(warehouse.lake_dir, LAKE_START_UTC, hours, run_id="base", seed=7)
+    first_hours = hours - HOURS_AFTER_FIRST_FORECAST
+    write_lake_hours(warehouse.lake_dir, LAKE_START_UTC, first_hours, run_id="base", seed=7)
+    build_and_forecast(warehouse)
+    write_lake_hours(
+        warehouse.lake_dir,
+        LAKE_START_UTC + timedelta(hours=first_hours),
+        HOURS_AFTER_FIRST_FORECAST,
+        run_id="later",
+        seed=8,
+        incidents=False,
+    )
     build_and_publish(warehouse)
     return warehouse

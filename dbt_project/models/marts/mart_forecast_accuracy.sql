@@ -34,6 +34,7 @@ final as (
         newest_run_metrics.exchange_id,
         newest_run_metrics.symbol,
         markets.base_asset,
+        markets.quote_asset,
         newest_run_metrics.model,
         newest_run_metrics.mae,
         newest_run_metrics.rmse,

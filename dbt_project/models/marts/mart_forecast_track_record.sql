@@ -40,6 +40,7 @@ final as (
         exchange_id,
         symbol,
         max(base_asset) as base_asset,
+        max(quote_asset) as quote_asset,
         model,
         horizon_step,
         count(*) as forecasts,

@@ -95,6 +95,7 @@ final as (
         actuals_and_forecasts.exchange_id,
         actuals_and_forecasts.symbol,
         markets.base_asset,
+        markets.quote_asset,
         actuals_and_forecasts.bucket_start_utc,
         actuals_and_forecasts.model,
         actuals_and_forecasts.actual_price,
