@@ -144,7 +144,9 @@ def test_drop_with_close_frame_reaches_ccxt_with_its_code_then_reconnects(
     assert 4000 in closes
     assert error in ("", "Connection closed by remote server, closing code 4000")
     assert ticker["last"] > 0
-    assert state["exchanges"][exchange_id]["counters"]["ws_connections"] == 2
+    # It dialled again. ccxt promises a new connection for the next watch, not exactly one: in a
+    # fresh-clone CI run okx's client dialled twice after the drop (3 connections in all).
+    assert state["exchanges"][exchange_id]["counters"]["ws_connections"] >= 2
 
 
 def test_tcp_abort_reaches_ccxt_as_abnormal_closure_then_reconnects(url: str) -> None:
@@ -161,7 +163,8 @@ def test_tcp_abort_reaches_ccxt_as_abnormal_closure_then_reconnects(url: str) ->
     assert closes
     assert 1000 not in closes  # no orderly close frame: an abnormal closure
     assert ticker["last"] > 0
-    assert state["exchanges"]["binance"]["counters"]["ws_connections"] == 2
+    # it dialled again (see the close-frame test above)
+    assert state["exchanges"]["binance"]["counters"]["ws_connections"] >= 2
 
 
 @pytest.mark.parametrize(("exchange_id", "symbol"), [("binance", "BTC/USDT"), ("okx", "ETH/USDT")])
