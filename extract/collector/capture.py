@@ -19,18 +19,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from time import time_ns
 from typing import Any, Protocol
 
+import orjson
+
 from extract.collector.clock import IsoMsText
-from extract.collector.exchange_time import exchange_time_ms
+from extract.collector.exchange_time import raw_exchange_time_ms
 from extract.collector.logs import describe_error, log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
 from extract.exchanges import ExchangeSpec
+from extract.exchanges.spec import TickerValues
 from extract.timeutil import epoch_us_now
 
 MALFORMED_EVENT_INTERVAL_US = 10_000_000
@@ -56,6 +60,8 @@ class Connection:
     ticks: int = 0
     last_tick_us: int | None = None
     closed_event: asyncio.Event = field(default_factory=asyncio.Event)
+    # market id -> symbol, learned from ccxt's parse on this connection (None: ccxt only)
+    fast_symbols: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +74,7 @@ class CaptureStats:
     connects: int = 0
     disconnects: int = 0
     duplicate_close_callbacks: int = 0
+    fast_path_ticks: int = 0
 
 
 class _RecordingTickers(dict[str, Any]):
@@ -152,6 +159,7 @@ class ExchangeCapture:
         self.connections = [c for c in self.connections if not c.closed] + [connection]
         client.dwh_connection = connection
         original = client.handle_message
+        fast_frame = self._fast_frame if self.spec.fast_path is not None else None
 
         def stamped_handle_message(message: Any) -> None:
             arrival_us = time_ns() // 1000  # timeutil.epoch_us_now, inlined: once per frame
@@ -162,6 +170,9 @@ class ExchangeCapture:
             self._arrival_us = arrival_us
             self._frame_connection = connection
             self._frame_text = text
+            if fast_frame is not None and text is not None and fast_frame(connection, text):
+                client.last_message_at = arrival_us // 1000  # what ccxt's handler records
+                return
             try:
                 original(message)
             except Exception as error:
@@ -300,52 +311,118 @@ class ExchangeCapture:
         finally:
             tickers.collected = None
             if collected:
-                self._land_frame(collected, frame)
+                self._land_ccxt_frame(collected, frame)
 
-    def _land_frame(self, collected: list[tuple[str, Any]], frame: Any) -> None:
+    def _land_ccxt_frame(self, collected: list[tuple[str, Any]], frame: Any) -> None:
+        rows = [
+            (symbol, ticker.get("info"), _ccxt_values(ticker), ticker)
+            for symbol, ticker in collected
+            if isinstance(ticker, dict)
+        ]
+        connection = self._frame_connection
+        if connection is not None and self.spec.fast_path is not None:
+            self._learn_fast_symbols(connection, rows)
+        self._land_frame(rows, frame)
+
+    def _learn_fast_symbols(
+        self, connection: Connection, rows: list[tuple[str, Any, TickerValues, Any]]
+    ) -> None:
+        """After ccxt parsed a market's ticker on this connection, its later frames may take the
+        fast path, but only if the fast reading of the same raw ticker equals ccxt's."""
+        fast_path = self.spec.fast_path
+        assert fast_path is not None
+        for symbol, raw, unified, _ in rows:
+            try:
+                fast = fast_path.values(raw) if isinstance(raw, dict) else None
+            except Exception:  # a raw ticker the fast reading cannot take stays with ccxt
+                fast = None
+            if fast is None or fast.market_id in connection.fast_symbols:
+                continue
+            if _same_values(fast, unified):
+                connection.fast_symbols[fast.market_id] = symbol
+            else:
+                connection.fast_symbols[fast.market_id] = None
+                self.emit(
+                    "fast_path_disagrees",
+                    connection,
+                    symbol=symbol,
+                    level=logging.WARNING,
+                    ccxt=list(unified[1:]),
+                    fast=list(fast[1:]),
+                )
+
+    def _fast_frame(self, connection: Connection, text: str) -> bool:
+        """Land a ticker frame without ccxt when every ticker in it is of a market ccxt already
+        mapped on this connection; False leaves the frame to ccxt (which also sees anything
+        undecodable, so malformed frames are counted as before)."""
+        fast_path = self.spec.fast_path
+        assert fast_path is not None
+        try:
+            frame = orjson.loads(text)
+            raws = fast_path.raw_tickers(frame)
+            if not raws:
+                return False
+            symbols = connection.fast_symbols
+            rows: list[tuple[str, Any, TickerValues, Any]] = []
+            for raw in raws:
+                values = fast_path.values(raw) if type(raw) is dict else None
+                if values is None:
+                    return False
+                symbol = symbols.get(values.market_id)
+                if symbol is None:
+                    return False
+                rows.append((symbol, raw, values, None))
+        except Exception:
+            return False
+        self.stats.fast_path_ticks += len(rows)
+        self._land_frame(rows, frame)
+        return True
+
+    def _land_frame(self, rows: list[tuple[str, Any, TickerValues, Any]], frame: Any) -> None:
+        if not rows:
+            return
         connection = self._frame_connection
         arrival_us = self._arrival_us
         # A frame that carried one ticker is its raw record; otherwise each ticker's own JSON.
-        frame_text = self._frame_text if len(collected) == 1 else None
-        self._land(collected, arrival_us, "ws", connection, frame_text, frame)
+        frame_text = self._frame_text if len(rows) == 1 else None
+        self._land(rows, arrival_us, "ws", connection, frame_text, frame)
         if connection is not None:
-            connection.ticks += len(collected)
+            connection.ticks += len(rows)
             connection.last_tick_us = arrival_us
-            if connection.ticks == len(collected):
+            if connection.ticks == len(rows):
                 self.emit(
                     "subscribed",
                     connection,
-                    first_symbol=collected[0][0],
+                    first_symbol=rows[0][0],
                     first_tick_s=round((arrival_us - connection.opened_us) / 1e6, 3),
                 )
 
     def record_rest_ticker(self, symbol: str, ticker: Any, received_us: int) -> None:
-        self._land([(symbol, ticker)], received_us, "rest", None, None, None)
+        if isinstance(ticker, dict):
+            row = (symbol, ticker.get("info"), _ccxt_values(ticker), ticker)
+            self._land([row], received_us, "rest", None, None, None)
 
     def _land(
         self,
-        tickers: list[tuple[str, Any]],
+        rows: list[tuple[str, Any, TickerValues, Any]],
         arrival_us: int,
         source: str,
         connection: Connection | None,
         frame_text: str | None,
         frame: Any,
     ) -> None:
-        """Hand one Tick per ticker (a dict; anything else is skipped) to the sink; the
-        reception text and connection are the same for the whole frame."""
+        """Hand one Tick per row (symbol, raw ticker, its values, ccxt's unified ticker or None
+        on the fast path) to the sink; reception text and connection are the frame's."""
         arrival_text = self._arrival_clock.from_us(arrival_us)
         connection_id = connection.connection_id if connection is not None else None
-        for symbol, ticker in tickers:
-            if not isinstance(ticker, dict):
-                continue
-            get = ticker.get
-            info = get("info")
+        spec = self.spec
+        for symbol, raw, values, unified in rows:
             # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
-            fingerprint = frame_text if frame_text is not None else info
+            fingerprint = frame_text if frame_text is not None else raw
             if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
                 self.stats.duplicates += 1
             self._last_raw[symbol] = fingerprint
-            exchange_ts = exchange_time_ms(self.spec, ticker, frame)
+            exchange_ts = raw_exchange_time_ms(spec, raw, frame, unified)
             exchange_text = None
             if exchange_ts is not None:
                 exchange_text = self._exchange_clock.from_ms(exchange_ts)
@@ -356,24 +433,23 @@ class ExchangeCapture:
                     self._last_exchange_ts[symbol] = exchange_ts
             raw_json = None
             if self.store_raw_json:
-                raw_json = frame_text or json.dumps(info, separators=(",", ":"), default=str)
-            # ccxt's unified ticker holds floats or None; the writer coerces anything else
-            last = get("last")
+                raw_json = frame_text or json.dumps(raw, separators=(",", ":"), default=str)
+            last = values.last
             self.sink.tick(
                 Tick(
                     arrival_text,
                     self.exchange_id,
                     symbol,
                     self.market_types.get(symbol),
-                    last if last is not None else get("close"),
-                    get("bid"),
-                    get("ask"),
                     last,
-                    get("open"),
-                    get("high"),
-                    get("low"),
-                    get("baseVolume"),
-                    get("quoteVolume"),
+                    values.bid,
+                    values.ask,
+                    last,
+                    values.open,
+                    values.high,
+                    values.low,
+                    values.base_volume,
+                    values.quote_volume,
                     exchange_ts,
                     exchange_text,
                     raw_json,
@@ -386,6 +462,41 @@ class ExchangeCapture:
             self.stats.ticks += 1
             self.last_tick_by_symbol[symbol] = arrival_us
             self.last_tick_us = arrival_us
+
+
+def _ccxt_values(ticker: dict[str, Any]) -> TickerValues:
+    """The landed values of a ccxt unified ticker (which holds floats or None; the writer
+    coerces anything else). ccxt sets ``last`` and ``close`` alike; ``close`` stands in when an
+    exchange's parser left ``last`` out."""
+    get = ticker.get
+    last = get("last")
+    return TickerValues(
+        "",
+        last if last is not None else get("close"),
+        get("bid"),
+        get("ask"),
+        get("open"),
+        get("high"),
+        get("low"),
+        get("baseVolume"),
+        get("quoteVolume"),
+    )
+
+
+def _same_values(fast: TickerValues, unified: TickerValues) -> bool:
+    """Equal values (the market id aside); two NaNs are equal, as both readings kept them."""
+    for mine, theirs in zip(fast[1:], unified[1:], strict=True):
+        if mine == theirs:
+            continue
+        both_nan = (
+            isinstance(mine, float)
+            and isinstance(theirs, float)
+            and math.isnan(mine)
+            and math.isnan(theirs)
+        )
+        if not both_nan:
+            return False
+    return True
 
 
 # -- the capturing subclass ---------------------------------------------------------------------

@@ -41,14 +41,22 @@ def _trim_fraction_to_micros(value: str) -> str:
 
 
 def exchange_time_ms(spec: ExchangeSpec, ticker: Mapping[str, Any], frame: Any) -> int | None:
-    """The exchange's event time for one ticker, in epoch ms, or None when it sent none."""
+    """The exchange's event time for one ccxt ticker, in epoch ms, or None when it sent none."""
+    return raw_exchange_time_ms(spec, ticker.get("info"), frame, unified=ticker)
+
+
+def raw_exchange_time_ms(
+    spec: ExchangeSpec, raw: Any, frame: Any, unified: Mapping[str, Any] | None = None
+) -> int | None:
+    """The same from the raw ticker (ccxt's ``info``); ``("ccxt", ...)`` places read ``unified``,
+    which the fast path does not have (its specs may not declare such places)."""
     for scope, key in spec.exchange_time:
         if scope == "info":
-            container = ticker.get("info")
+            container = raw
         elif scope == "frame":
             container = frame
         else:
-            container = ticker
+            container = unified
         if isinstance(container, dict):
             value = _epoch_ms(container.get(key))
             if value is not None:

@@ -9,17 +9,79 @@
   reads the decoded websocket message; ``("ccxt", "timestamp")`` trusts ccxt's unified
   ``timestamp``. Values may be epoch ms (int or digit string) or ISO-8601 text. When none is
   present the tick is landed with ``exchange_ts_source = 'missing'``; no time is ever invented.
+- ``fast_path`` (optional): a :class:`FastTickerPath` that reads the channel's ticker frames
+  without ccxt's unified-ticker build (see :mod:`extract.collector.capture`).
 
 An exchange without a module of its own gets :func:`generic_spec`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 TimeField = tuple[str, str]
+
+
+class TickerValues(NamedTuple):
+    """One raw ticker's values with ccxt's unified meaning: prices as ``safe_ticker`` gives them
+    (a zero or unparsable price is None), volumes as floats (zero kept)."""
+
+    market_id: str
+    last: float | None
+    bid: float | None
+    ask: float | None
+    open: float | None
+    high: float | None
+    low: float | None
+    base_volume: float | None
+    quote_volume: float | None
+
+
+@dataclass(frozen=True)
+class FastTickerPath:
+    """How to read one exchange's ticker frames straight from the decoded JSON.
+
+    - ``raw_tickers(frame)``: the frame's raw ticker objects (what ccxt keeps as ``info``), or
+      None when the frame is not a ticker frame of the subscribed channel;
+    - ``values(raw)``: the values of one raw ticker, or None whenever ccxt would have to derive
+      one of them from others (e.g. no last price): such a frame is left to ccxt.
+
+    ccxt's parser stays the reference: the capture maps a market id to its symbol only after
+    ccxt parsed a ticker of it on that connection and ``values`` agreed with ccxt's result.
+    """
+
+    raw_tickers: Callable[[Any], list[Any] | None]
+    values: Callable[[Any], TickerValues | None]
+
+
+def unified_price(value: Any) -> float | None:
+    """A price as ccxt's ``safe_ticker`` gives it: ``omit_zero`` then ``parse_number``."""
+    kind = type(value)
+    if kind is str:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    elif kind is float or kind is int:
+        number = float(value)
+    else:
+        return None
+    return number if number != 0 else None
+
+
+def unified_amount(value: Any) -> float | None:
+    """A volume as ccxt's ``safe_ticker`` gives it: ``parse_number`` (a zero stays zero)."""
+    kind = type(value)
+    if kind is str:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if kind is float or kind is int:
+        return float(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,6 +90,14 @@ class ExchangeSpec:
     ticker_handlers: tuple[str, ...]
     exchange_time: tuple[TimeField, ...]
     ccxt_options: Mapping[str, Any] = field(default_factory=lambda: {"defaultType": "spot"})
+    fast_path: FastTickerPath | None = None
+
+    def __post_init__(self) -> None:
+        if self.fast_path is not None and any(s == "ccxt" for s, _ in self.exchange_time):
+            raise ValueError(
+                f"{self.exchange_id}: a fast path has no unified ticker, so its exchange time "
+                "must be read from the raw ticker ('info') or the frame"
+            )
 
 
 def generic_spec(exchange_id: str) -> ExchangeSpec:
