@@ -166,6 +166,30 @@ def _binance(market_id: str, **fields: Any) -> dict[str, Any]:
 
 _DROP = object()
 
+
+def _okx(market_id: str, **fields: Any) -> dict[str, Any]:
+    ticker: dict[str, Any] = {
+        "instType": "SPOT",
+        "instId": market_id,
+        "last": "64050.5",
+        "lastSz": "0.0015",
+        "askPx": "64050.6",
+        "askSz": "0.75",
+        "bidPx": "64050.4",
+        "bidSz": "1.25",
+        "open24h": "62800",
+        "high24h": "64500",
+        "low24h": "62100",
+        "sodUtc0": "63000",
+        "sodUtc8": "63100",
+        "volCcy24h": "1157894736.8421",
+        "vol24h": "18234.55",
+        "ts": "1767225600250",
+    }
+    ticker.update(fields)
+    ticker = {key: value for key, value in ticker.items() if value is not _DROP}
+    return {"arg": {"channel": "tickers", "instId": market_id}, "data": [ticker]}
+
 # Hand-written frames in each exchange's wire format; each list starts with a healthy frame per
 # market so ccxt maps it and the later edge cases reach the fast path.
 EDGE_FRAMES: dict[str, list[str]] = {
@@ -187,6 +211,28 @@ EDGE_FRAMES: dict[str, list[str]] = {
         json.dumps({"result": None, "id": 7}),
         '{"e":"24hrTicker","E":1767225600800,"s":"BTCUSDT","c":',
         json.dumps(_binance("BTCUSDT", E=1_767_225_600_900)),
+    ],
+    "okx": [
+        json.dumps(_okx("BTC-USDT")),
+        json.dumps(_okx("ETH-USDT", last="3150.25", open24h="3100", ts="1767225600260")),
+        json.dumps(_okx("BTC-USDT", bidPx="0", ts="1767225600300")),
+        json.dumps(_okx("BTC-USDT", bidPx=_DROP, askPx="", ts="1767225600350")),
+        json.dumps(_okx("BTC-USDT", last=64051.5, vol24h=0, ts=1_767_225_600_400)),
+        json.dumps(_okx("BTC-USDT", last="0", high24h="nan", ts="1767225600450")),
+        json.dumps(_okx("BTC-USDT", open24h=_DROP, low24h="-5", ts="1767225600500")),
+        json.dumps(_okx("BTC-USDT", ts=_DROP)),
+        json.dumps(_okx("BTC-USDT", ts="1767225600100")),
+        json.dumps(_okx("BTC-USDT", ts="1767225600100")),
+        json.dumps(_okx("DOES-NOTEXIST", ts="1767225600700")),
+        json.dumps(
+            {
+                "arg": {"channel": "tickers", "instId": "BTC-USDT"},
+                "data": [_okx("BTC-USDT")["data"][0], _okx("ETH-USDT")["data"][0]],
+            }
+        ),
+        json.dumps({"event": "subscribe", "arg": {"channel": "tickers", "instId": "BTC-USDT"}}),
+        '{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"last":',
+        json.dumps(_okx("BTC-USDT", ts="1767225600900")),
     ],
 }
 
