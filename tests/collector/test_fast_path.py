@@ -190,6 +190,7 @@ def _okx(market_id: str, **fields: Any) -> dict[str, Any]:
     ticker = {key: value for key, value in ticker.items() if value is not _DROP}
     return {"arg": {"channel": "tickers", "instId": market_id}, "data": [ticker]}
 
+
 # Hand-written frames in each exchange's wire format; each list starts with a healthy frame per
 # market so ccxt maps it and the later edge cases reach the fast path.
 EDGE_FRAMES: dict[str, list[str]] = {
