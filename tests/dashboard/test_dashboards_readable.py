@@ -224,3 +224,94 @@ def test_choosing_the_usd_quote_shows_only_the_usd_markets(
         row["exchange_pair"] for row in after.data[look_named(after, PAIRS_TABLE).chart_id].rows
     ]
     assert pairs == [" / ".join(sorted(USD_EXCHANGES))]
+
+
+SCOPE_CHART = "What this dashboard covers"
+SCOPE_HEADERS = (
+    "From (UTC day)",
+    "To (UTC day)",
+    "Exchanges",
+    "Markets",
+    "Watched (market-hours)",
+    "Unobserved (market-hours)",
+)
+
+
+@pytest.mark.parametrize("slug", DASHBOARD_SLUGS)
+def test_each_dashboard_says_what_period_and_exchanges_it_covers(
+    slug: str, dashboard_loads: dict[str, DashboardLoad]
+) -> None:
+    """A one-row note at the top: the UTC days and the exchanges and markets the shown data
+    comes from, under the dashboard's filters (the lake spans 2026-01-01 21:00 to the next day)."""
+    load = dashboard_loads[slug]
+    note = look_named(load, SCOPE_CHART)
+    data = load.data[note.chart_id]
+    filters = {
+        f["col"]: f["val"] for f in data.query_context["form_data"]["extra_form_data"]["filters"]
+    }
+    assert filters["base_asset"] == ["BTC"], filters
+    assert filters["quote_asset"] == ["USDT"], filters
+    exchanges = sorted(filters.get("exchange_id", EXCHANGES))
+    assert data.rows == [
+        {
+            "first_day_covered": "2026-01-01",
+            "last_day_covered": "2026-01-02",
+            "exchanges_covered": ", ".join(exchanges),
+            "markets_covered": "BTC/USDT",
+            "watched_hours": pytest.approx(data.rows[0]["watched_hours"]),
+            "unobserved_hours": pytest.approx(data.rows[0]["unobserved_hours"]),
+        }
+    ]
+    assert data.rows[0]["watched_hours"] > 0
+    assert note.headers == SCOPE_HEADERS
+    assert ", ".join(exchanges) in note.text
+    assert "2026-01-01" in note.text
+
+
+def test_coverage_separates_unobserved_time_from_missing(
+    dashboard_loads: dict[str, DashboardLoad],
+) -> None:
+    load = dashboard_loads["exchange-quality"]
+    coverage = look_named(load, "Data coverage")
+    names = {series.name for series in coverage.series}
+    assert names == {
+        "Observed",
+        "Backfilled",
+        "Forward-filled",
+        "Interpolated",
+        "Missing",
+        "Unobserved (not watched)",
+    }, names
+    rows = load.data[coverage.chart_id].rows
+    assert {row["exchange_id"] for row in rows} == set(EXCHANGES)
+    assert all(row["unobserved_buckets"] >= 0 for row in rows), rows
+
+
+# Cells whose text does not fit (cut off or ellipsed), and tables wider than their chart.
+_TRUNCATED_JS = """
+() => Array.from(document.querySelectorAll('.dashboard-component-chart-holder')).flatMap(holder => {
+  const heading = holder.querySelector('.header-title, [data-test="editable-title"]');
+  const title = heading ? heading.textContent : '';
+  const cut = Array.from(holder.querySelectorAll('th, td'))
+    .filter(cell => cell.scrollWidth > cell.clientWidth + 1)
+    .map(cell => `${title}: cell "${cell.textContent.trim()}"`);
+  const wide = Array.from(holder.querySelectorAll('table'))
+    .filter(table => table.getBoundingClientRect().width > holder.getBoundingClientRect().width + 1)
+    .map(() => `${title}: table wider than its chart`);
+  return cut.concat(wide);
+})
+"""
+
+
+@pytest.mark.parametrize("slug", DASHBOARD_SLUGS)
+def test_no_table_column_is_cut_off_at_1440_px(
+    slug: str,
+    page: Page,
+    superset: RunningSuperset,
+    dashboard_infos: dict[str, DashboardInfo],
+) -> None:
+    assert page.viewport_size is not None
+    assert page.viewport_size["width"] == 1440
+    open_dashboard(page, superset.base_url, slug, set(dashboard_infos[slug].chart_ids))
+    truncated = page.evaluate(_TRUNCATED_JS)
+    assert truncated == [], truncated
