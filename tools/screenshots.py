@@ -3,7 +3,8 @@
 Run after `make demo` (or `make superset`) while Superset serves: logs in as the admin user
 (password from the environment or superset_config/.env, as `make dashboard` keeps it), opens each
 dashboard in the system Chromium (``CHROMIUM_PATH``, else /usr/bin/chromium) at 1440 px, waits
-until every chart drew (a canvas or table rows, no loading spinner, no error panel) and saves
+until every chart drew (a canvas, table rows or Superset's "No results" state; no loading
+spinner, no error panel) and saves
 ``docs/img/dashboard_<slug>.png``.
 """
 
@@ -28,12 +29,14 @@ RENDER_TIMEOUT_S = 120.0
 ANIMATION_MS = 1500
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run")
 
-# True once every chart on the page shows something and none is loading or in error.
+# True once every chart on the page shows something (or Superset's empty state: a fresh demo has
+# no past forecast with actual prices yet) and none is loading or in error.
 _ALL_DRAWN_JS = """
 () => {
     const charts = Array.from(document.querySelectorAll('[data-test="chart-grid-component"]'));
     return charts.length > 0 && charts.every(el =>
-        (el.querySelector('canvas') || el.querySelector('tbody tr'))
+        (el.querySelector('canvas') || el.querySelector('tbody tr')
+         || el.innerText.includes('No results were returned'))
         && !el.querySelector('[data-test="loading-indicator"], .loading')
         && !el.querySelector('.ant-alert-error'))
         && !document.body.innerText.includes('Loading filter values');

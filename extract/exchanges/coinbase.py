@@ -2,15 +2,87 @@
 
 The message carries the time (``timestamp``, ISO text with nanoseconds), not each ticker.
 Markets come from the v3 API (``fetchMarketsV3``), which needs no keys.
+
+A frame is ``{"channel": "ticker", "timestamp": ..., "events": [{"tickers": [...]}, ...]}``;
+ccxt parses every ticker with a ``product_id``. It has no open price: ccxt derives it from the
+last price and ``price_percent_chg_24_h`` with its ``Precise`` decimal division, which the fast
+path calls too, so the open is the same to the last digit.
 """
 
 from __future__ import annotations
 
-from extract.exchanges.spec import ExchangeSpec
+from typing import Any
+
+from ccxt.base.precise import Precise
+
+from extract.exchanges.spec import (
+    ExchangeSpec,
+    FastTickerPath,
+    TickerValues,
+    decimal_text,
+    unified_amount,
+    unified_price,
+)
+
+_TICKER_CHANNELS = frozenset({"ticker", "ticker_batch"})
+
+
+def _raw_tickers(frame: Any) -> list[Any] | None:
+    if type(frame) is not dict or frame.get("channel") not in _TICKER_CHANNELS:
+        return None
+    events = frame.get("events")
+    if type(events) is not list:
+        return None
+    raws: list[Any] = []
+    for event in events:
+        tickers = event.get("tickers") if type(event) is dict else None
+        if type(tickers) is not list:
+            continue
+        # ccxt skips a ticker without a product_id; anything else in it is for ccxt to judge
+        raws.extend(raw for raw in tickers if type(raw) is not dict or "product_id" in raw)
+    return raws
+
+
+def _open(last: float, percentage: Any) -> float | None:
+    """ccxt's open: last / (1 + percentage / 100) in Precise arithmetic (18 decimals)."""
+    change_pct = decimal_text(percentage)
+    if change_pct is None:
+        raise ValueError("not a plain decimal")  # ccxt may fail on it: leave it to ccxt
+    if float(change_pct) == 0:
+        return None  # ccxt drops a zero percentage, and then has no open
+    growth = Precise.string_add("1", Precise.string_div(change_pct, "100"))
+    open_ = Precise.string_div(str(last), growth)
+    return unified_price(open_)
+
+
+def _values(raw: Any) -> TickerValues | None:
+    get = raw.get
+    market_id = get("product_id")
+    last = unified_price(get("price"))
+    percentage = get("price_percent_chg_24_h")
+    if type(market_id) is not str or last is None or percentage is None:
+        return None
+    try:
+        open_ = _open(last, percentage)
+    except (ValueError, ArithmeticError):
+        return None
+    return TickerValues(
+        market_id,
+        last,
+        unified_price(get("best_bid")),
+        unified_price(get("best_ask")),
+        open_,
+        unified_price(get("high_24_h")),
+        unified_price(get("low_24_h")),
+        unified_amount(get("volume_24_h")),
+        None,  # ccxt reads no quote volume from this channel
+    )
+
 
 SPEC = ExchangeSpec(
     exchange_id="coinbase",
     ticker_handlers=("handle_tickers",),
     exchange_time=(("frame", "timestamp"),),
     ccxt_options={"fetchMarkets": "fetchMarketsV3"},
+    fast_path=FastTickerPath(raw_tickers=_raw_tickers, values=_values),
 )

@@ -17,11 +17,15 @@ An exchange without a module of its own gets :func:`generic_spec`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 TimeField = tuple[str, str]
+
+# a number as ccxt's Precise reads it exactly: optional sign, digits, a fraction, an exponent
+_PLAIN_DECIMAL = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 
 
 class TickerValues(NamedTuple):
@@ -82,6 +86,18 @@ def unified_amount(value: Any) -> float | None:
     if kind is float or kind is int:
         return float(value)
     return None
+
+
+def decimal_text(value: Any) -> str | None:
+    """The text ccxt's ``safe_string`` hands its exact decimal arithmetic (``Precise``): the
+    text as sent, a JSON number as ``str``; None unless it is a plain decimal, so a fast
+    reading leaves anything else to ccxt."""
+    kind = type(value)
+    if kind is float or kind is int:
+        value = str(value)
+    elif kind is not str:
+        return None
+    return value if _PLAIN_DECIMAL.fullmatch(value) else None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,12 @@ from extract.exchanges.spec import FastTickerPath, TickerValues
 from extract.sandbox.recording import record_ticker_frames
 
 FAST_EXCHANGES = sorted(exchange_id for exchange_id, spec in EXCHANGES.items() if spec.fast_path)
-SANDBOX_SYMBOLS = {"binance": ("BTC/USDT", "ETH/USDT", "SOL/USDT"), "okx": ("BTC/USDT", "ETH/USDT")}
+SANDBOX_SYMBOLS = {
+    "binance": ("BTC/USDT", "ETH/USDT", "SOL/USDT"),
+    "coinbase": ("BTC/USD", "ETH/USD"),
+    "kraken": ("BTC/USD", "ETH/USD"),
+    "okx": ("BTC/USDT", "ETH/USDT"),
+}
 RECORDED_FRAMES = 600
 # what may differ between the two landings of one frame: when and on which connection it arrived
 _STAMPS = {"ingestion_ts_utc", "ingestion_ts_us", "connection_id"}
@@ -191,6 +196,60 @@ def _okx(market_id: str, **fields: Any) -> dict[str, Any]:
     return {"arg": {"channel": "tickers", "instId": market_id}, "data": [ticker]}
 
 
+def _kraken(symbol: str, **fields: Any) -> dict[str, Any]:
+    ticker: dict[str, Any] = {
+        "symbol": symbol,
+        "bid": 64050.4,
+        "bid_qty": 1.25,
+        "ask": 64050.6,
+        "ask_qty": 0.75,
+        "last": 64050.5,
+        "volume": 2158.32346723,
+        "vwap": 63894.5,
+        "low": 62100.0,
+        "high": 64500.0,
+        "change": 1250.5,
+        "change_pct": 1.99,
+        "trades": 900,
+        "timestamp": "2026-01-01T00:00:00.250000Z",
+    }
+    ticker.update(fields)
+    ticker = {key: value for key, value in ticker.items() if value is not _DROP}
+    return {"channel": "ticker", "type": "update", "data": [ticker]}
+
+
+def _coinbase_ticker(product_id: str, **fields: Any) -> dict[str, Any]:
+    ticker: dict[str, Any] = {
+        "type": "ticker",
+        "product_id": product_id,
+        "price": "64050.50",
+        "volume_24_h": "18234.55000000",
+        "low_24_h": "62100.00",
+        "high_24_h": "64500.00",
+        "low_52_w": "37260.00",
+        "high_52_w": "90300.00",
+        "price_percent_chg_24_h": "1.99124203821656",
+        "best_bid": "64050.40",
+        "best_ask": "64050.60",
+        "best_bid_quantity": "1.25000000",
+        "best_ask_quantity": "0.75000000",
+    }
+    ticker.update(fields)
+    return {key: value for key, value in ticker.items() if value is not _DROP}
+
+
+def _coinbase(*tickers: dict[str, Any], stamp: str = "2026-01-01T00:00:00.250000001Z") -> str:
+    return json.dumps(
+        {
+            "channel": "ticker",
+            "client_id": "",
+            "timestamp": stamp,
+            "sequence_num": 7,
+            "events": [{"type": "update", "tickers": list(tickers)}],
+        }
+    )
+
+
 # Hand-written frames in each exchange's wire format; each list starts with a healthy frame per
 # market so ccxt maps it and the later edge cases reach the fast path.
 EDGE_FRAMES: dict[str, list[str]] = {
@@ -212,6 +271,53 @@ EDGE_FRAMES: dict[str, list[str]] = {
         json.dumps({"result": None, "id": 7}),
         '{"e":"24hrTicker","E":1767225600800,"s":"BTCUSDT","c":',
         json.dumps(_binance("BTCUSDT", E=1_767_225_600_900)),
+    ],
+    "coinbase": [
+        _coinbase(_coinbase_ticker("BTC-USD")),
+        _coinbase(_coinbase_ticker("ETH-USD", price="3150.25", price_percent_chg_24_h="-1.6")),
+        _coinbase(_coinbase_ticker("BTC-USD", best_bid="0.00"), stamp="2026-01-01T00:00:00.3Z"),
+        _coinbase(_coinbase_ticker("BTC-USD", best_bid=_DROP, best_ask=64050.6)),
+        _coinbase(_coinbase_ticker("BTC-USD", price=64051.5, price_percent_chg_24_h=2.5e-05)),
+        _coinbase(_coinbase_ticker("BTC-USD", volume_24_h="0", high_24_h="nan", low_24_h="-5")),
+        _coinbase(_coinbase_ticker("BTC-USD", price_percent_chg_24_h="0")),
+        _coinbase(_coinbase_ticker("BTC-USD", price_percent_chg_24_h="-100")),
+        _coinbase(_coinbase_ticker("BTC-USD", price_percent_chg_24_h="")),
+        _coinbase(_coinbase_ticker("BTC-USD", price="0")),
+        _coinbase(_coinbase_ticker("BTC-USD"), stamp="2026-01-01T00:00:00.1Z"),
+        _coinbase(_coinbase_ticker("BTC-USD"), stamp="2026-01-01T00:00:00.1Z"),
+        _coinbase(_coinbase_ticker("DOES-NOTEXIST")),
+        _coinbase(_coinbase_ticker("BTC-USD"), _coinbase_ticker("ETH-USD"), {"type": "ticker"}),
+        json.dumps({"channel": "subscriptions", "events": [{"subscriptions": {"ticker": []}}]}),
+        json.dumps({"channel": "heartbeats", "events": [{"heartbeat_counter": "3"}]}),
+        '{"channel":"ticker","timestamp":"2026-01-01T00:00:00Z","events":[{"tickers":[',
+        _coinbase(_coinbase_ticker("BTC-USD"), stamp="2026-01-01T00:00:00.9Z"),
+    ],
+    "kraken": [
+        json.dumps(_kraken("BTC/USD")),
+        json.dumps(_kraken("ETH/USD", last=3150.25, change=-50.75, volume=1e-05, vwap=3100.1)),
+        json.dumps(_kraken("BTC/USD", bid=0, timestamp="2026-01-01T00:00:00.300000Z")),
+        json.dumps(_kraken("BTC/USD", bid=_DROP, ask="64050.6", timestamp=_DROP)),
+        json.dumps(_kraken("BTC/USD", last="64051.50", change="0.10", vwap="63894.123456789012")),
+        json.dumps(_kraken("BTC/USD", volume=0, high="nan", low=-5)),
+        json.dumps(_kraken("BTC/USD", change=64050.5)),
+        json.dumps(_kraken("BTC/USD", last=0)),
+        json.dumps(_kraken("BTC/USD", change=_DROP)),
+        json.dumps(_kraken("BTC/USD", vwap=_DROP)),
+        json.dumps(_kraken("BTC/USD", vwap="1_000")),
+        json.dumps(_kraken("BTC/USD", timestamp="2026-01-01T00:00:00.100000Z")),
+        json.dumps(_kraken("BTC/USD", timestamp="2026-01-01T00:00:00.100000Z")),
+        json.dumps(_kraken("NOT/LISTED")),
+        json.dumps(
+            {
+                "channel": "ticker",
+                "type": "update",
+                "data": [_kraken("ETH/USD")["data"][0], _kraken("BTC/USD")["data"][0]],
+            }
+        ),
+        json.dumps({"channel": "heartbeat"}),
+        json.dumps({"method": "subscribe", "success": True, "result": {"symbol": "BTC/USD"}}),
+        '{"channel":"ticker","type":"update","data":[{"symbol":"BTC/USD","last":',
+        json.dumps(_kraken("BTC/USD", timestamp="2026-01-01T00:00:00.900000Z")),
     ],
     "okx": [
         json.dumps(_okx("BTC-USDT")),
