@@ -21,6 +21,7 @@ from bench.result import BenchResult
 BENCHMARKS = (
     "sandbox_throughput",
     "capture",
+    "peer",
     "export",
     "dbt_build",
     "seed_scale",
