@@ -70,9 +70,9 @@ class WorkerOutcome:
     last_exit_code: int | None
 
 
-# Workers are forked from a forkserver that has imported ccxt once (a fresh interpreter spends
-# seconds importing ccxt.pro), so starts and restarts take milliseconds, and the forkserver itself
-# is single-threaded, so forking from it is safe.
+# Workers are forked from a forkserver that has imported the worker module and ccxt's base once,
+# so starts and restarts skip that second of imports (each worker then loads only its exchanges'
+# classes, see extract.ccxt_lazy); the forkserver is single-threaded, so forking from it is safe.
 _WORKER_CONTEXT = multiprocessing.get_context("forkserver")
 _WORKER_CONTEXT.set_forkserver_preload(["extract.collector.worker"])
 
