@@ -225,6 +225,9 @@ def _measure(client: Client, url: str, count: int) -> Window:
             peak_tree, peak_process = _rss(process)
             asyncio.run(burst(url, EXCHANGE, SYMBOLS, count))
             deadline = time.monotonic() + LAND_TIMEOUT_S
+            sent = kept = 0
+            # counted together at the same moment: a re-read after the loop would count ticks
+            # the regular feed sent since, not yet committed
             while time.monotonic() < deadline:
                 tree, largest = _rss(process)
                 peak_tree, peak_process = max(peak_tree, tree), max(peak_process, largest)
@@ -234,8 +237,6 @@ def _measure(client: Client, url: str, count: int) -> Window:
                     break
                 time.sleep(SAMPLE_S)
             cpu_after = _cpu_by_pid(process)
-            sent = _sent(url) - sent_before
-            kept = client.landed(work) - kept_before
         finally:
             _stop(popen)
             log.close()
