@@ -57,7 +57,8 @@ SAMPLE_S = 0.05
 
 
 def ensure_peer_environment() -> Path:
-    """The peer's Python, creating ``.venv-peer`` with uv on first use; fails loudly."""
+    """The peer's Python, creating ``.venv-peer`` with uv on first use (on this interpreter, so
+    nothing but packages is fetched); fails loudly."""
     python = PEER_VENV / "bin" / "python"
     marker = PEER_VENV / f".installed-{CRYPTOFEED}"
     if marker.exists():
@@ -65,7 +66,7 @@ def ensure_peer_environment() -> Path:
     uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
     print(f"[peer] creating {PEER_VENV} with {CRYPTOFEED} (first run only)", flush=True)
     for command in (
-        [uv, "venv", "--quiet", "--python", "3.11", str(PEER_VENV)],
+        [uv, "venv", "--quiet", "--python", sys.executable, str(PEER_VENV)],
         [uv, "pip", "install", "--quiet", "--python", str(python), CRYPTOFEED],
     ):
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
