@@ -143,7 +143,10 @@ def test_a_second_run_is_kept_beside_the_first(
     monkeypatch.setenv("DWH_DUCKDB_PATH", str(warehouse))  # the path from the environment, like dbt
     assert main(FAST) == 0
     assert main([*FAST, "--models", "none", "--exchanges", "binance"]) == 0
-    runs = _rows(warehouse, "select run_id, models from forecast.forecast_runs order by run_id")
+    runs = _rows(
+        warehouse,
+        "select run_id, models from forecast.forecast_runs order by created_at_utc, run_id",
+    )
     assert [models for _, models in runs] == [
         "Naive,SeasonalNaive,WindowAverage,AutoETS",
         "Naive,SeasonalNaive,WindowAverage",
