@@ -357,6 +357,10 @@ class ExchangeCapture:
         undecodable, so malformed frames are counted as before)."""
         fast_path = self.spec.fast_path
         assert fast_path is not None
+        # ccxt's client decodes only text that starts with '{' or '[' and hands anything else to
+        # the exchange undecoded (orjson would also take, e.g., leading whitespace)
+        if not text.startswith("{"):
+            return False
         try:
             frame = orjson.loads(text)
             raws = fast_path.raw_tickers(frame)

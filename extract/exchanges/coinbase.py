@@ -30,6 +30,8 @@ _TICKER_CHANNELS = frozenset({"ticker", "ticker_batch"})
 def _raw_tickers(frame: Any) -> list[Any] | None:
     if type(frame) is not dict or frame.get("channel") not in _TICKER_CHANNELS:
         return None
+    if frame.get("type") == "error":
+        return None  # ccxt raises on it before reading any ticker
     events = frame.get("events")
     if type(events) is not list:
         return None

@@ -31,8 +31,15 @@ def _exact(value: Any) -> Fraction | None:
     return Fraction(text) if text is not None else None
 
 
+_CCXT_ALSO_HANDLES = frozenset({"error", "errorMessage", "event", "method"})
+
+
 def _raw_tickers(frame: Any) -> list[Any] | None:
     if type(frame) is not dict or frame.get("channel") != "ticker":
+        return None
+    # after the ticker ccxt also acts on these (an error may reject a pending request): leave
+    # such a frame to ccxt
+    if not _CCXT_ALSO_HANDLES.isdisjoint(frame):
         return None
     data = frame.get("data")
     if type(data) is not list or not data:

@@ -289,6 +289,9 @@ EDGE_FRAMES: dict[str, list[str]] = {
         _coinbase(_coinbase_ticker("BTC-USD"), _coinbase_ticker("ETH-USD"), {"type": "ticker"}),
         json.dumps({"channel": "subscriptions", "events": [{"subscriptions": {"ticker": []}}]}),
         json.dumps({"channel": "heartbeats", "events": [{"heartbeat_counter": "3"}]}),
+        _coinbase(_coinbase_ticker("BTC-USD"), stamp="2026-01-01T00:00:00.6Z").replace(
+            '"channel": "ticker",', '"channel": "ticker", "type": "error", "message": "boom",'
+        ),
         '{"channel":"ticker","timestamp":"2026-01-01T00:00:00Z","events":[{"tickers":[',
         _coinbase(_coinbase_ticker("BTC-USD"), stamp="2026-01-01T00:00:00.9Z"),
     ],
@@ -316,6 +319,7 @@ EDGE_FRAMES: dict[str, list[str]] = {
         ),
         json.dumps({"channel": "heartbeat"}),
         json.dumps({"method": "subscribe", "success": True, "result": {"symbol": "BTC/USD"}}),
+        json.dumps({**_kraken("BTC/USD"), "error": "Rate limit exceeded", "req_id": 9}),
         '{"channel":"ticker","type":"update","data":[{"symbol":"BTC/USD","last":',
         json.dumps(_kraken("BTC/USD", timestamp="2026-01-01T00:00:00.900000Z")),
     ],
@@ -344,6 +348,11 @@ EDGE_FRAMES: dict[str, list[str]] = {
 }
 
 
+# The undecodable frame in each list; coinbase's also holds a ticker frame typed as an error,
+# on which ccxt raises before reading its tickers.
+EDGE_MALFORMED = {"binance": 1, "coinbase": 2, "kraken": 1, "okx": 1}
+
+
 @pytest.mark.parametrize("exchange_id", FAST_EXCHANGES)
 def test_edge_case_frames_land_the_same_through_both_paths(
     sandbox_url: str, exchange_id: str
@@ -352,11 +361,37 @@ def test_edge_case_frames_land_the_same_through_both_paths(
     client_url = _client_url(sandbox_url, exchange_id)
     ccxt_only, fast = _land_both(sandbox_url, exchange_id, client_url, frames)
     _assert_same_landing(ccxt_only, fast)
-    assert fast.stats.malformed == 1
+    assert fast.stats.malformed == EDGE_MALFORMED[exchange_id]
     assert fast.stats.duplicates == 1
     # the frames a fast reading declines (no last or open price) went through ccxt; the others
     # of a mapped market did not
     assert 0 < fast.stats.fast_path_ticks < fast.stats.ticks
+
+
+@pytest.mark.parametrize("exchange_id", FAST_EXCHANGES)
+def test_a_frame_ccxt_does_not_decode_is_left_to_it(sandbox_url: str, exchange_id: str) -> None:
+    """ccxt's client JSON-decodes only text starting with '{' or '['; anything else (here a
+    leading space, which orjson would accept) reaches the exchange as text."""
+    first, last = EDGE_FRAMES[exchange_id][0], EDGE_FRAMES[exchange_id][-1]
+    frames = [first, " " + last, last]
+    client_url = _client_url(sandbox_url, exchange_id)
+    ccxt_only, fast = _land_both(sandbox_url, exchange_id, client_url, frames)
+    _assert_same_landing(ccxt_only, fast)
+    # the same frame without the space, its market mapped by the first, takes the fast path
+    assert fast.stats.fast_path_ticks == 1
+
+
+def test_frames_ccxt_does_more_with_than_read_tickers_are_left_to_it() -> None:
+    kraken, coinbase = EXCHANGES["kraken"].fast_path, EXCHANGES["coinbase"].fast_path
+    assert kraken is not None
+    assert coinbase is not None
+    healthy = _kraken("BTC/USD")
+    assert kraken.raw_tickers(healthy) == healthy["data"]
+    for key, value in (("error", "x"), ("errorMessage", "x"), ("method", "pong"), ("event", "")):
+        assert kraken.raw_tickers({**healthy, key: value}) is None, key
+    frame = json.loads(_coinbase(_coinbase_ticker("BTC-USD")))
+    assert coinbase.raw_tickers(frame) == frame["events"][0]["tickers"]
+    assert coinbase.raw_tickers({**frame, "type": "error"}) is None
 
 
 def _client_url(sandbox_url: str, exchange_id: str) -> str:
