@@ -21,10 +21,14 @@ from extract.exchanges.spec import (
     unified_price,
 )
 
+# ccxt's handle_message looks at these before the event type (a stream or API wrapper, an error
+# or status, a subscription id): a frame carrying any of them is left to ccxt
+_CCXT_LOOKS_FIRST = frozenset({"stream", "event", "data", "status", "error", "id"})
+
 
 def _raw_tickers(frame: Any) -> list[Any] | None:
     if type(frame) is dict and frame.get("e") == "24hrTicker":
-        return [frame]
+        return [frame] if _CCXT_LOOKS_FIRST.isdisjoint(frame) else None
     return None
 
 

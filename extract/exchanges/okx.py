@@ -18,9 +18,13 @@ from extract.exchanges.spec import (
     unified_price,
 )
 
+# ccxt's handle_message raises on a non-zero code and routes on event/op before the channel: a
+# frame carrying any of them is left to ccxt
+_CCXT_LOOKS_FIRST = frozenset({"code", "event", "op"})
+
 
 def _raw_tickers(frame: Any) -> list[Any] | None:
-    if type(frame) is not dict:
+    if type(frame) is not dict or not _CCXT_LOOKS_FIRST.isdisjoint(frame):
         return None
     arg, data = frame.get("arg"), frame.get("data")
     if type(arg) is not dict or arg.get("channel") != "tickers" or type(data) is not list:

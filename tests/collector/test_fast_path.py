@@ -270,6 +270,7 @@ EDGE_FRAMES: dict[str, list[str]] = {
         json.dumps(_binance("ETHUSDT", b=True, a=[1], E=2)),
         json.dumps({"result": None, "id": 7}),
         '{"e":"24hrTicker","E":1767225600800,"s":"BTCUSDT","c":',
+        json.dumps(_binance("BTCUSDT", status="400", E=1_767_225_600_850)),
         json.dumps(_binance("BTCUSDT", E=1_767_225_600_900)),
     ],
     "coinbase": [
@@ -343,6 +344,7 @@ EDGE_FRAMES: dict[str, list[str]] = {
         ),
         json.dumps({"event": "subscribe", "arg": {"channel": "tickers", "instId": "BTC-USDT"}}),
         '{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"last":',
+        json.dumps({**_okx("BTC-USDT", ts="1767225600850"), "code": "60018", "msg": "no"}),
         json.dumps(_okx("BTC-USDT", ts="1767225600900")),
     ],
 }
@@ -392,6 +394,17 @@ def test_frames_ccxt_does_more_with_than_read_tickers_are_left_to_it() -> None:
     frame = json.loads(_coinbase(_coinbase_ticker("BTC-USD")))
     assert coinbase.raw_tickers(frame) == frame["events"][0]["tickers"]
     assert coinbase.raw_tickers({**frame, "type": "error"}) is None
+    binance, okx = EXCHANGES["binance"].fast_path, EXCHANGES["okx"].fast_path
+    assert binance is not None
+    assert okx is not None
+    ticker = _binance("BTCUSDT")
+    assert binance.raw_tickers(ticker) == [ticker]
+    for key, value in (("status", "400"), ("error", {}), ("id", 1), ("stream", "x"), ("data", {})):
+        assert binance.raw_tickers({**ticker, key: value}) is None, key
+    tickers = _okx("BTC-USDT")
+    assert okx.raw_tickers(tickers) == tickers["data"]
+    for key, value in (("code", "60018"), ("event", "error"), ("op", "x")):
+        assert okx.raw_tickers({**tickers, key: value}) is None, key
 
 
 def _client_url(sandbox_url: str, exchange_id: str) -> str:
