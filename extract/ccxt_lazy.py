@@ -64,11 +64,9 @@ def _lazy_package(name: str) -> types.ModuleType:
     package.__dict__.update(literals)
     listed = frozenset(literals.get("exchanges", ()))
 
-    def resolve(attribute: str) -> Any:
+    def find(attribute: str) -> Any:
         if attribute in listed:
-            value = getattr(importlib.import_module(f"{name}.{attribute}"), attribute)
-            setattr(package, attribute, value)
-            return value
+            return getattr(importlib.import_module(f"{name}.{attribute}"), attribute)
         if attribute == "errors":
             return importlib.import_module("ccxt.base.errors")
         for source in _RE_EXPORTED_FROM[name]:
@@ -76,6 +74,11 @@ def _lazy_package(name: str) -> types.ModuleType:
             if hasattr(module, attribute):
                 return getattr(module, attribute)
         raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+
+    def resolve(attribute: str) -> Any:
+        value = find(attribute)
+        setattr(package, attribute, value)  # found once: later reads are plain attributes
+        return value
 
     package.__getattr__ = resolve  # type: ignore[method-assign]
     return package

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import orjson
 
 from extract.collector.clock import IsoMsText
-from extract.collector.exchange_time import raw_exchange_time_ms
+from extract.collector.exchange_time import exchange_time_ms
 from extract.collector.logs import describe_error, log_event
 from extract.collector.records import ConnectionEvent, Tick
 from extract.collector.writer import make_event
@@ -38,6 +38,9 @@ from extract.exchanges.spec import TickerValues
 from extract.timeutil import epoch_us_now
 
 MALFORMED_EVENT_INTERVAL_US = 10_000_000
+# one ticker to land: symbol, raw ticker (ccxt's info), its values, ccxt's unified ticker (None on
+# the fast path)
+LandingRow = tuple[str, Any, TickerValues, Any]
 _SAMPLE_CHARS = 200
 
 
@@ -324,9 +327,7 @@ class ExchangeCapture:
             self._learn_fast_symbols(connection, rows)
         self._land_frame(rows, frame)
 
-    def _learn_fast_symbols(
-        self, connection: Connection, rows: list[tuple[str, Any, TickerValues, Any]]
-    ) -> None:
+    def _learn_fast_symbols(self, connection: Connection, rows: list[LandingRow]) -> None:
         """After ccxt parsed a market's ticker on this connection, its later frames may take the
         fast path, but only if the fast reading of the same raw ticker equals ccxt's."""
         fast_path = self.spec.fast_path
@@ -367,7 +368,7 @@ class ExchangeCapture:
             if not raws:
                 return False
             symbols = connection.fast_symbols
-            rows: list[tuple[str, Any, TickerValues, Any]] = []
+            rows: list[LandingRow] = []
             for raw in raws:
                 values = fast_path.values(raw) if type(raw) is dict else None
                 if values is None:
@@ -382,7 +383,7 @@ class ExchangeCapture:
         self._land_frame(rows, frame)
         return True
 
-    def _land_frame(self, rows: list[tuple[str, Any, TickerValues, Any]], frame: Any) -> None:
+    def _land_frame(self, rows: list[LandingRow], frame: Any) -> None:
         if not rows:
             return
         connection = self._frame_connection
@@ -408,15 +409,14 @@ class ExchangeCapture:
 
     def _land(
         self,
-        rows: list[tuple[str, Any, TickerValues, Any]],
+        rows: list[LandingRow],
         arrival_us: int,
         source: str,
         connection: Connection | None,
         frame_text: str | None,
         frame: Any,
     ) -> None:
-        """Hand one Tick per row (symbol, raw ticker, its values, ccxt's unified ticker or None
-        on the fast path) to the sink; reception text and connection are the frame's."""
+        """Hand one Tick per row to the sink; reception text and connection are the frame's."""
         arrival_text = self._arrival_clock.from_us(arrival_us)
         connection_id = connection.connection_id if connection is not None else None
         spec = self.spec
@@ -426,7 +426,7 @@ class ExchangeCapture:
             if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
                 self.stats.duplicates += 1
             self._last_raw[symbol] = fingerprint
-            exchange_ts = raw_exchange_time_ms(spec, raw, frame, unified)
+            exchange_ts = exchange_time_ms(spec, raw, frame, unified)
             exchange_text = None
             if exchange_ts is not None:
                 exchange_text = self._exchange_clock.from_ms(exchange_ts)

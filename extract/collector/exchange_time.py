@@ -40,16 +40,14 @@ def _trim_fraction_to_micros(value: str) -> str:
     return f"{head}.{tail[: min(digits, 6)]}{tail[digits:]}"
 
 
-def exchange_time_ms(spec: ExchangeSpec, ticker: Mapping[str, Any], frame: Any) -> int | None:
-    """The exchange's event time for one ccxt ticker, in epoch ms, or None when it sent none."""
-    return raw_exchange_time_ms(spec, ticker.get("info"), frame, unified=ticker)
-
-
-def raw_exchange_time_ms(
+def exchange_time_ms(
     spec: ExchangeSpec, raw: Any, frame: Any, unified: Mapping[str, Any] | None = None
 ) -> int | None:
-    """The same from the raw ticker (ccxt's ``info``); ``("ccxt", ...)`` places read ``unified``,
-    which the fast path does not have (its specs may not declare such places)."""
+    """The exchange's event time for one ticker, in epoch ms, or None when it sent none.
+
+    ``raw`` is the raw ticker (ccxt's ``info``), ``frame`` the decoded message; ``("ccxt", ...)``
+    places read ccxt's ``unified`` ticker, which the fast path does not have (its specs may not
+    declare such places)."""
     for scope, key in spec.exchange_time:
         if scope == "info":
             container = raw

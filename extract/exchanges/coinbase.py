@@ -45,35 +45,28 @@ def _raw_tickers(frame: Any) -> list[Any] | None:
     return raws
 
 
-def _open(last: float, percentage: Any) -> float | None:
+def _open(last: float, change_pct: str) -> float | None:
     """ccxt's open: last / (1 + percentage / 100) in Precise arithmetic (18 decimals)."""
-    change_pct = decimal_text(percentage)
-    if change_pct is None:
-        raise ValueError("not a plain decimal")  # ccxt may fail on it: leave it to ccxt
     if float(change_pct) == 0:
         return None  # ccxt drops a zero percentage, and then has no open
     growth = Precise.string_add("1", Precise.string_div(change_pct, "100"))
-    open_ = Precise.string_div(str(last), growth)
-    return unified_price(open_)
+    return unified_price(Precise.string_div(str(last), growth))
 
 
 def _values(raw: Any) -> TickerValues | None:
     get = raw.get
     market_id = get("product_id")
     last = unified_price(get("price"))
-    percentage = get("price_percent_chg_24_h")
-    if type(market_id) is not str or last is None or percentage is None:
-        return None
-    try:
-        open_ = _open(last, percentage)
-    except (ValueError, ArithmeticError):
+    # a percentage that is not a plain decimal may make ccxt fail: leave it to ccxt
+    change_pct = decimal_text(get("price_percent_chg_24_h"))
+    if type(market_id) is not str or last is None or change_pct is None:
         return None
     return TickerValues(
         market_id,
         last,
         unified_price(get("best_bid")),
         unified_price(get("best_ask")),
-        open_,
+        _open(last, change_pct),
         unified_price(get("high_24_h")),
         unified_price(get("low_24_h")),
         unified_amount(get("volume_24_h")),

@@ -60,21 +60,6 @@ class FastTickerPath:
     values: Callable[[Any], TickerValues | None]
 
 
-def unified_price(value: Any) -> float | None:
-    """A price as ccxt's ``safe_ticker`` gives it: ``omit_zero`` then ``parse_number``."""
-    kind = type(value)
-    if kind is str:
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-    elif kind is float or kind is int:
-        number = float(value)
-    else:
-        return None
-    return number if number != 0 else None
-
-
 def unified_amount(value: Any) -> float | None:
     """A volume as ccxt's ``safe_ticker`` gives it: ``parse_number`` (a zero stays zero)."""
     kind = type(value)
@@ -86,6 +71,12 @@ def unified_amount(value: Any) -> float | None:
     if kind is float or kind is int:
         return float(value)
     return None
+
+
+def unified_price(value: Any) -> float | None:
+    """A price as ccxt's ``safe_ticker`` gives it: ``omit_zero`` then ``parse_number``."""
+    number = unified_amount(value)
+    return number if number != 0 else None
 
 
 def decimal_text(value: Any) -> str | None:

@@ -165,11 +165,15 @@ def _binance(market_id: str, **fields: Any) -> dict[str, Any]:
         "L": 900,
         "n": 900,
     }
-    frame.update(fields)
-    return {key: value for key, value in frame.items() if value is not _DROP}
+    return _edited(frame, fields)
 
 
 _DROP = object()
+
+
+def _edited(ticker: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """``ticker`` with ``fields`` set, and those set to ``_DROP`` left out."""
+    return {key: value for key, value in {**ticker, **fields}.items() if value is not _DROP}
 
 
 def _okx(market_id: str, **fields: Any) -> dict[str, Any]:
@@ -191,9 +195,7 @@ def _okx(market_id: str, **fields: Any) -> dict[str, Any]:
         "vol24h": "18234.55",
         "ts": "1767225600250",
     }
-    ticker.update(fields)
-    ticker = {key: value for key, value in ticker.items() if value is not _DROP}
-    return {"arg": {"channel": "tickers", "instId": market_id}, "data": [ticker]}
+    return {"arg": {"channel": "tickers", "instId": market_id}, "data": [_edited(ticker, fields)]}
 
 
 def _kraken(symbol: str, **fields: Any) -> dict[str, Any]:
@@ -213,9 +215,7 @@ def _kraken(symbol: str, **fields: Any) -> dict[str, Any]:
         "trades": 900,
         "timestamp": "2026-01-01T00:00:00.250000Z",
     }
-    ticker.update(fields)
-    ticker = {key: value for key, value in ticker.items() if value is not _DROP}
-    return {"channel": "ticker", "type": "update", "data": [ticker]}
+    return {"channel": "ticker", "type": "update", "data": [_edited(ticker, fields)]}
 
 
 def _coinbase_ticker(product_id: str, **fields: Any) -> dict[str, Any]:
@@ -234,8 +234,7 @@ def _coinbase_ticker(product_id: str, **fields: Any) -> dict[str, Any]:
         "best_bid_quantity": "1.25000000",
         "best_ask_quantity": "0.75000000",
     }
-    ticker.update(fields)
-    return {key: value for key, value in ticker.items() if value is not _DROP}
+    return _edited(ticker, fields)
 
 
 def _coinbase(*tickers: dict[str, Any], stamp: str = "2026-01-01T00:00:00.250000001Z") -> str:
