@@ -4,7 +4,7 @@
     ^[a-z0-9][a-z0-9_.-]*$ (so a partition such as '../../etc' or '__none__' is no exchange). -#}
 {% macro valid_exchange_id(raw_exchange_id) -%}
     case
-        when regexp_full_match(lower(trim({{ raw_exchange_id }})), '[a-z0-9][a-z0-9_.-]*')
+        when {{ matches_fully('lower(trim(' ~ raw_exchange_id ~ '))', '[a-z0-9][a-z0-9_.-]*') }}
             then lower(trim({{ raw_exchange_id }}))
     end
 {%- endmacro %}
@@ -13,9 +13,9 @@
     the build's start plus var('max_future_ts_minutes'). -#}
 {% macro is_plausible_ts(timestamp_expression) -%}
     (
-        {{ timestamp_expression }} >= cast('{{ var("min_plausible_ts_utc") }}' as timestamptz)
+        {{ timestamp_expression }} >= {{ utc_timestamp_literal(var("min_plausible_ts_utc")) }}
         and {{ timestamp_expression }}
-        <= {{ build_started_at() }} + to_minutes({{ var('max_future_ts_minutes') }})
+        <= {{ build_started_at() }} + {{ interval_of(var('max_future_ts_minutes'), 'minute') }}
     )
 {%- endmacro %}
 

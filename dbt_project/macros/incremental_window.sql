@@ -10,16 +10,12 @@
 
 {#- The build's start as a timestamptz literal (the same value for every model of one run). -#}
 {% macro build_started_at() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00' as timestamptz)
+    {{ utc_timestamp_literal(run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f")) }}
 {%- endmacro %}
 
-{#- A timestamptz literal for a rendered UTC time text, or the epoch / far future. -#}
-{% macro _timestamptz_literal(utc_text) -%}
-    cast('{{ utc_text }}+00' as timestamptz)
-{%- endmacro %}
-
+{#- The far future, as a timestamptz literal. -#}
 {% macro _far_future() -%}
-    {{ _timestamptz_literal("9999-12-31 00:00:00") }}
+    {{ utc_timestamp_literal("9999-12-31 00:00:00") }}
 {%- endmacro %}
 
 {#- Downstream: the earliest value of each input's time column among the input rows rebuilt since
@@ -28,21 +24,21 @@
     input rebuilt anything (the model then rebuilds nothing). -#}
 {% macro rebuilt_inputs_start(inputs, unit='hour') -%}
     {%- if not (execute and is_incremental()) -%}
-        {{- return(_timestamptz_literal("1970-01-01 00:00:00")) -}}
+        {{- return(utc_timestamp_literal("1970-01-01 00:00:00")) -}}
     {%- endif -%}
     {%- set last_built = run_query(
-        "select strftime(max(built_at_utc) at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f') from "
-        ~ this
+        "select " ~ format_utc("max(built_at_utc)", "%Y-%m-%d %H:%M:%S.%f") ~ " from " ~ this
     ).columns[0].values()[0] -%}
     {%- if last_built is none -%}
-        {{- return(_timestamptz_literal("1970-01-01 00:00:00")) -}}
+        {{- return(utc_timestamp_literal("1970-01-01 00:00:00")) -}}
     {%- endif -%}
     {%- set earliest = [] -%}
     {%- for relation, time_column in inputs -%}
         {%- set value = run_query(
-            "select strftime(date_trunc('" ~ unit ~ "', min(" ~ time_column
-            ~ ") at time zone 'UTC'), '%Y-%m-%d %H:%M:%S') from " ~ relation
-            ~ " where built_at_utc > cast('" ~ last_built ~ "+00' as timestamptz)"
+            "select " ~ format_utc(
+                "date_trunc('" ~ unit ~ "', min(" ~ time_column ~ "))", "%Y-%m-%d %H:%M:%S"
+            ) ~ " from " ~ relation
+            ~ " where built_at_utc > " ~ utc_timestamp_literal(last_built)
         ).columns[0].values()[0] -%}
         {%- if value is not none -%}
             {%- do earliest.append(value) -%}
@@ -51,14 +47,14 @@
     {%- if earliest | length == 0 -%}
         {{- return(_far_future()) -}}
     {%- endif -%}
-    {{- return(_timestamptz_literal(earliest | min)) -}}
+    {{- return(utc_timestamp_literal(earliest | min)) -}}
 {%- endmacro %}
 
 {#- The UTC hour a row belongs to; rows without a timestamp fall back to the partition date. -#}
 {% macro utc_hour(timestamp_expression, fallback_date) -%}
     coalesce(
         date_trunc('hour', {{ timestamp_expression }}),
-        cast({{ fallback_date }} as timestamptz)
+        {{ cast_as(fallback_date, 'timestamptz') }}
     )
 {%- endmacro %}
 
@@ -70,19 +66,21 @@
     {%- if not execute or load_relation(relation) is none -%}
         {#- compiling without a built warehouse (sqlfluff, dbt compile): every row -#}
         {{- return({
-            'start': _timestamptz_literal("1970-01-01 00:00:00"), 'end': _far_future()
+            'start': utc_timestamp_literal("1970-01-01 00:00:00"), 'end': _far_future()
         }) -}}
     {%- endif -%}
     {%- set bounds = run_query(
-        "select strftime(date_trunc('" ~ unit ~ "', min(" ~ time_column ~ ") at time zone 'UTC'),"
-        ~ " '%Y-%m-%d %H:%M:%S'), strftime(date_trunc('" ~ unit ~ "', max(" ~ time_column
-        ~ ") at time zone 'UTC') + interval 1 " ~ unit ~ ", '%Y-%m-%d %H:%M:%S') from " ~ relation
-        ~ " where built_at_utc = " ~ build_started_at()
+        "select "
+        ~ format_utc("date_trunc('" ~ unit ~ "', min(" ~ time_column ~ "))", "%Y-%m-%d %H:%M:%S")
+        ~ ", " ~ format_utc(
+            "date_trunc('" ~ unit ~ "', max(" ~ time_column ~ ")) + " ~ interval_of(1, unit),
+            "%Y-%m-%d %H:%M:%S"
+        ) ~ " from " ~ relation ~ " where built_at_utc = " ~ build_started_at()
     ).rows[0] -%}
     {%- if bounds[0] is none -%}
         {{- return({'start': _far_future(), 'end': _far_future()}) -}}
     {%- endif -%}
     {{- return({
-        'start': _timestamptz_literal(bounds[0]), 'end': _timestamptz_literal(bounds[1])
+        'start': utc_timestamp_literal(bounds[0]), 'end': utc_timestamp_literal(bounds[1])
     }) -}}
 {%- endmacro %}

@@ -14,5 +14,5 @@
 
 {#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). -#}
 {% macro symbol_is_parseable(symbol) -%}
-    coalesce(regexp_full_match(trim({{ symbol }}), '[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?'), false)
+    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', '[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?') }}, false)
 {%- endmacro %}

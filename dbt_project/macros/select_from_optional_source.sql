@@ -16,7 +16,7 @@
     {%- else -%}
         select
         {%- for column_name, data_type in columns %}
-            cast({{ adapter.quote(column_name) }} as {{ data_type }}) as {{ adapter.quote(column_name) }}
+            {{ cast_as(adapter.quote(column_name), data_type) }} as {{ adapter.quote(column_name) }}
             {{- "," if not loop.last }}
         {%- endfor %}
         from {{ source_relation }}

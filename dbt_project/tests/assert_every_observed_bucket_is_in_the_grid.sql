@@ -2,7 +2,7 @@
 -- (checked for the buckets this build wrote: all of them on a full build).
 with
 
-ticks_bucketed as not materialized (
+ticks_bucketed as {{ inlined() }} (
     select * from {{ ref('cln_ticks_bucketed') }}
     where built_at_utc = {{ build_started_at() }}
 ),

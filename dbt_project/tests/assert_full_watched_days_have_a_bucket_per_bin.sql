@@ -5,7 +5,7 @@
 
 with
 
-market_grid as not materialized (
+market_grid as {{ inlined() }} (
     select * from {{ ref('cln_market_grid') }}
 ),
 
@@ -40,8 +40,8 @@ fully_watched_days as (
         {{ utc_date('watch_start_utc') }} as kpi_date_utc
     from watch_intervals
     where
-        watch_start_utc = cast({{ utc_date('watch_start_utc') }} as timestamptz)
-        and watch_end_utc >= cast({{ utc_date('watch_start_utc') }} as timestamptz) + interval 1 day
+        watch_start_utc = cast({{ utc_date('watch_start_utc') }} as {{ sql_type('timestamptz') }})
+        and watch_end_utc >= cast({{ utc_date('watch_start_utc') }} as {{ sql_type('timestamptz') }}) + interval 1 day
 ),
 
 grid_days as (

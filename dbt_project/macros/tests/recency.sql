@@ -6,6 +6,6 @@
     having
         max({{ column_name }}) is null
         or max({{ column_name }})
-        < cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}+00' as timestamptz)
-        - to_hours({{ max_age_hours }})
+        < {{ utc_timestamp_literal(run_started_at.strftime("%Y-%m-%d %H:%M:%S")) }}
+        - {{ interval_of(max_age_hours, 'hour') }}
 {% endtest %}

@@ -31,11 +31,11 @@ final as (
     select
         '{{ invocation_id }}' as invocation_id,
         {{ build_started_at() }} as run_started_at_utc,
-        cast({{ var('bin_seconds') }} as integer) as bin_seconds,
-        cast({{ var('max_forward_fill_s') }} as integer) as max_forward_fill_s,
+        cast({{ var('bin_seconds') }} as {{ sql_type('integer') }}) as bin_seconds,
+        cast({{ var('max_forward_fill_s') }} as {{ sql_type('integer') }}) as max_forward_fill_s,
         '{{ var("fill_method_mode") }}' as fill_method_mode,
         '{{ var("grid_age_reference") }}' as grid_age_reference,
-        cast({{ var('stale_after_s') }} as integer) as stale_after_s,
+        cast({{ var('stale_after_s') }} as {{ sql_type('integer') }}) as stale_after_s,
         cast({{ var('dq_outlier_threshold_pct') }} as double) as dq_outlier_threshold_pct,
         totals.*
     from totals

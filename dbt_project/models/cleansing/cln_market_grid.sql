@@ -302,8 +302,8 @@ final as (
             else false
         end as is_outlier,
         tick_count_in_bin,
-        cast({{ bin_s }} as integer) as bin_seconds,
-        cast({{ max_fill_s }} as integer) as max_forward_fill_s,
+        cast({{ bin_s }} as {{ sql_type('integer') }}) as bin_seconds,
+        cast({{ max_fill_s }} as {{ sql_type('integer') }}) as max_forward_fill_s,
         '{{ var("fill_method_mode") }}' as fill_method_mode,
         '{{ var("grid_age_reference") }}' as age_reference,
         {{ build_started_at() }} as built_at_utc

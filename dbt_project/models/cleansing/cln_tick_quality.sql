@@ -13,7 +13,7 @@
 with
 
 -- Replays are found against the ticks of the replay window before the rebuilt hours too.
-staged_ticks as not materialized (
+staged_ticks as {{ inlined() }} (
     select * from {{ ref('stg_lake__market_ticks') }}
     where
         rejection_reason is null
@@ -38,7 +38,7 @@ same_time_groups as (
     having count(*) > 1
 ),
 
-same_time_ticks as not materialized (
+same_time_ticks as {{ inlined() }} (
     select staged_ticks.*
     from staged_ticks
     inner join same_time_groups
@@ -74,7 +74,7 @@ same_time_collapsed as (
     ) as exact_duplicates_collapsed
 ),
 
-market_ticks as not materialized (
+market_ticks as {{ inlined() }} (
     select
         staged_ticks.*,
         1 as landed_copies,

@@ -255,11 +255,11 @@ final as (
         coalesce(state_seconds_daily.down_seconds, 0) as down_seconds,
         coalesce(watched_seconds_daily.observed_seconds, 0) as observed_seconds,
         greatest(
+            {%- set day_start = cast_as('exchange_days.kpi_date_utc', 'timestamptz') %}
             {{ seconds_between(
-                'cast(exchange_days.kpi_date_utc as timestamptz)',
-                'least(cast(exchange_days.kpi_date_utc as timestamptz) + interval 1 day,'
-                ~ ' greatest(data_horizon.horizon_utc,'
-                ~ ' cast(exchange_days.kpi_date_utc as timestamptz)))',
+                day_start,
+                'least(' ~ day_start ~ ' + ' ~ interval_of(1, 'day') ~ ','
+                ~ ' greatest(data_horizon.horizon_utc, ' ~ day_start ~ '))',
             ) }}
             - coalesce(watched_seconds_daily.observed_seconds, 0),
             0

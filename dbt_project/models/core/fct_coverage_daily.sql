@@ -68,7 +68,7 @@ final as (
                         (epoch_us(data_horizon.horizon_utc) - 1) // 1000000,
                         grid_daily.last_bucket_epoch_s
                     )
-                    - epoch_us(cast(grid_daily.kpi_date_utc as timestamptz)) // 1000000
+                    - epoch_us(cast(grid_daily.kpi_date_utc as {{ sql_type('timestamptz') }})) // 1000000
                 )
                 // {{ bin_s }}
                 + 1

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', unique_key='kpi_date_utc') }}
 
-{%- set as_ts = 'cast(kpi_date_utc as timestamptz)' %}
+{%- set as_ts = cast_as('kpi_date_utc', 'timestamptz') %}
 {%- set window_start = rebuilt_inputs_start([
     (ref('cln_rejected_ticks'), 'tick_hour_utc'),
     (ref('cln_rejected_events'), 'event_hour_utc'),

@@ -4,7 +4,7 @@
 -- Grain: (exchange_id, symbol, bucket_start_utc, model).
 with
 
-market_grid as not materialized (
+market_grid as {{ inlined() }} (
     select * from {{ ref('cln_market_grid') }}
 ),
 

@@ -4,7 +4,7 @@
 -- (bucket_start_utc, exchange_id, symbol); binance first (exchange_sort_order = 0).
 with
 
-market_grid as not materialized (
+market_grid as {{ inlined() }} (
     select * from {{ ref('cln_market_grid') }}
 ),
 

@@ -8,7 +8,7 @@
 -- higher_exchange_id says which was dearer at the largest difference. Ties: the latest minute.
 with
 
-aligned as not materialized (
+aligned as {{ inlined() }} (
     select * from {{ ref('fct_price_deviation_aligned') }}
 ),
 

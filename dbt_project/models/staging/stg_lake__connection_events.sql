@@ -34,21 +34,19 @@ typed as (
     select
         event_hour_utc,
         date as event_date_utc,
-        cast(source_file as varchar) as source_file,
+        cast(source_file as {{ sql_type('varchar') }}) as source_file,
         cast(source_row_id as bigint) as source_row_id,
         lake_file,
-        cast(exchange_id as varchar) as exchange_id_raw,
+        cast(exchange_id as {{ sql_type('varchar') }}) as exchange_id_raw,
         {{ valid_exchange_id('exchange_id') }} as exchange_id,
         exchange_id is null or exchange_id in ('', '__none__') as is_exchange_less,
-        cast(symbol as varchar) as symbol_raw,
-        cast(event_ts_utc as timestamptz) as event_ts_utc,
+        cast(symbol as {{ sql_type('varchar') }}) as symbol_raw,
+        cast(event_ts_utc as {{ sql_type('timestamptz') }}) as event_ts_utc,
         lower(trim(event_type)) as event_type,
-        cast(details_json as varchar) as details_json,
-        case
-            when json_valid(details_json) then json_extract_string(details_json, '$.reason')
-        end as reason,
-        cast(worker_id as integer) as worker_id,
-        cast(connection_id as varchar) as connection_id
+        cast(details_json as {{ sql_type('varchar') }}) as details_json,
+        {{ json_text('details_json', '$.reason') }} as reason,
+        cast(worker_id as {{ sql_type('integer') }}) as worker_id,
+        cast(connection_id as {{ sql_type('varchar') }}) as connection_id
     from lake_rows
 ),
 
@@ -82,7 +80,7 @@ final as (
     from (
         select
             *,
-            source_file || '#' || cast(source_row_id as varchar) as event_id
+            source_file || '#' || cast(source_row_id as {{ sql_type('varchar') }}) as event_id
         from typed
     ) as with_event_id
     qualify row_number() over (

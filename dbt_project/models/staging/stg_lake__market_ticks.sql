@@ -10,7 +10,7 @@
 -- Duplicates (a row landed twice, a file loaded twice) are resolved downstream, per hour.
 with
 
-source as not materialized (
+source as {{ inlined() }} (
     {{ select_from_lake(source('lake', 'market_ticks')) }}
 ),
 
@@ -18,7 +18,7 @@ canonical_assets as (
     select * from {{ ref('canonical_assets') }}
 ),
 
-lake_rows as not materialized (
+lake_rows as {{ inlined() }} (
     select
         *,
         {{ utc_hour('ingestion_ts_utc', 'date') }} as tick_hour_utc
@@ -48,25 +48,25 @@ symbols_normalized as (
         on symbols.quote_code = quote_assets.asset_code
 ),
 
-typed as not materialized (
+typed as {{ inlined() }} (
     select
         lake_rows.tick_hour_utc,
         lake_rows.date as tick_date_utc,
-        cast(lake_rows.source_file as varchar) as source_file,
+        cast(lake_rows.source_file as {{ sql_type('varchar') }}) as source_file,
         cast(lake_rows.source_row_id as bigint) as source_row_id,
         lake_rows.lake_file,
-        cast(lake_rows.exchange_id as varchar) as exchange_id_raw,
+        cast(lake_rows.exchange_id as {{ sql_type('varchar') }}) as exchange_id_raw,
         {{ valid_exchange_id('lake_rows.exchange_id') }} as exchange_id,
-        cast(lake_rows.symbol as varchar) as symbol_raw,
+        cast(lake_rows.symbol as {{ sql_type('varchar') }}) as symbol_raw,
         nullif(lower(trim(lake_rows.market_type)), '') as market_type,
-        cast(lake_rows.ingestion_ts_utc as timestamptz) as ingestion_ts_utc,
+        cast(lake_rows.ingestion_ts_utc as {{ sql_type('timestamptz') }}) as ingestion_ts_utc,
         cast(lake_rows.exchange_ts_ms as bigint) as exchange_ts_ms,
         coalesce(
-            timezone('UTC', epoch_ms(cast(lake_rows.exchange_ts_ms as bigint))),
-            cast(lake_rows.exchange_ts_utc as timestamptz)
+            {{ from_epoch_millis('cast(lake_rows.exchange_ts_ms as bigint)') }},
+            cast(lake_rows.exchange_ts_utc as {{ sql_type('timestamptz') }})
         ) as exchange_ts_any_utc,
-        cast(lake_rows.exchange_ts_source as varchar) as exchange_ts_source,
-        cast(lake_rows.source as varchar) as source_raw,
+        cast(lake_rows.exchange_ts_source as {{ sql_type('varchar') }}) as exchange_ts_source,
+        cast(lake_rows.source as {{ sql_type('varchar') }}) as source_raw,
         -- The original databases have no source column: their rows are live websocket ticks.
         coalesce(nullif(lower(trim(lake_rows.source)), ''), 'ws') as source,
         -- The effective price, as the original defines it: price, else last.
@@ -79,8 +79,8 @@ typed as not materialized (
         cast(lake_rows.low as double) as low_price,
         cast(lake_rows.base_volume as double) as base_volume,
         cast(lake_rows.quote_volume as double) as quote_volume,
-        cast(lake_rows.worker_id as integer) as worker_id,
-        cast(lake_rows.connection_id as varchar) as connection_id,
+        cast(lake_rows.worker_id as {{ sql_type('integer') }}) as worker_id,
+        cast(lake_rows.connection_id as {{ sql_type('varchar') }}) as connection_id,
         coalesce(symbols_normalized.is_parseable, false) as is_symbol_parseable,
         symbols_normalized.base_asset,
         symbols_normalized.quote_asset,
@@ -91,7 +91,7 @@ typed as not materialized (
 ),
 
 -- The first reason that applies, in the documented order.
-with_rejection_reason as not materialized (
+with_rejection_reason as {{ inlined() }} (
     select
         *,
         case
@@ -106,7 +106,7 @@ with_rejection_reason as not materialized (
             when ingestion_ts_utc is null then 'null_ingestion_ts'
             when not {{ is_plausible_ts('ingestion_ts_utc') }} then 'implausible_ingestion_ts'
             when price is null then 'null_price'
-            when isnan(price) or isinf(price) then 'non_finite_price'
+            when not {{ is_finite('price') }} then 'non_finite_price'
             when price <= 0 then 'non_positive_price'
             when price > {{ var('max_plausible_price') }} then 'implausible_price'
         end as rejection_reason
