@@ -85,7 +85,7 @@
 {%- endmacro %}
 
 {% macro spark__int_div(numerator, denominator) -%}
-    cast(floor(({{ numerator }}) / ({{ denominator }})) as bigint)
+    ((({{ numerator }}) - pmod({{ numerator }}, {{ denominator }})) div ({{ denominator }}))
 {%- endmacro %}
 
 {#- An interval of n units ('second', 'minute', 'hour', 'day'); n may be an expression. -#}
@@ -222,6 +222,38 @@
     )) as {{ column_name }}
 {%- endmacro %}
 
+{#- The number of distinct (a, b, ...) tuples in a named window. -#}
+{% macro distinct_count_in_window(expressions, window_name) -%}
+    {{ return(adapter.dispatch('distinct_count_in_window')(expressions, window_name)) }}
+{%- endmacro %}
+
+{% macro default__distinct_count_in_window(expressions, window_name) -%}
+    count(distinct row({{ expressions | join(', ') }})) over {{ window_name }}
+{%- endmacro %}
+
+{% macro spark__distinct_count_in_window(expressions, window_name) -%}
+    size(collect_set(struct({{ expressions | join(', ') }})) over {{ window_name }})
+{%- endmacro %}
+
+{#- Rows of the integers from start to stop inclusive, every step, as column_name. -#}
+{% macro integer_series(start_expression, stop_expression, step, column_name) -%}
+    {{ return(adapter.dispatch('integer_series')(
+        start_expression, stop_expression, step, column_name
+    )) }}
+{%- endmacro %}
+
+{% macro default__integer_series(start_expression, stop_expression, step, column_name) -%}
+    unnest(generate_series({{ start_expression }}, {{ stop_expression }}, {{ step }}))
+        as {{ column_name }}
+{%- endmacro %}
+
+{% macro spark__integer_series(start_expression, stop_expression, step, column_name) -%}
+    explode(sequence(
+        cast({{ start_expression }} as bigint), cast({{ stop_expression }} as bigint),
+        cast({{ step }} as bigint)
+    )) as {{ column_name }}
+{%- endmacro %}
+
 {#- The exact linear-interpolated quantile (DuckDB quantile_cont, Spark percentile). -#}
 {% macro exact_quantile(expression, fraction) -%}
     {{ return(adapter.dispatch('exact_quantile')(expression, fraction)) }}
@@ -233,4 +265,45 @@
 
 {% macro spark__exact_quantile(expression, fraction) -%}
     percentile({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+{#- The last (first) non-null value of a window frame. -#}
+{% macro last_non_null(expression) -%}
+    {{ return(adapter.dispatch('last_non_null')(expression)) }}
+{%- endmacro %}
+
+{% macro default__last_non_null(expression) -%}
+    last_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_non_null(expression) -%}
+    last_value({{ expression }}, true)
+{%- endmacro %}
+
+{% macro first_non_null(expression) -%}
+    {{ return(adapter.dispatch('first_non_null')(expression)) }}
+{%- endmacro %}
+
+{% macro default__first_non_null(expression) -%}
+    first_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__first_non_null(expression) -%}
+    first_value({{ expression }}, true)
+{%- endmacro %}
+
+{#- The sorted, de-duplicated values of a text column of a group, joined with commas. -#}
+{% macro sorted_distinct_text(expression) -%}
+    {{ return(adapter.dispatch('sorted_distinct_text')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_text(expression) -%}
+    string_agg(distinct {{ expression }}, ',' order by {{ expression }})
+{%- endmacro %}
+
+{% macro spark__sorted_distinct_text(expression) -%}
+    case
+        when count({{ expression }}) > 0
+            then array_join(array_sort(collect_set({{ expression }})), ',')
+    end
 {%- endmacro %}

@@ -84,3 +84,23 @@
         'start': utc_timestamp_literal(bounds[0]), 'end': utc_timestamp_literal(bounds[1])
     }) -}}
 {%- endmacro %}
+
+{#- The config of an incremental model that rebuilds whole units (an hour or a day: the column
+    `unit_column`). DuckDB deletes the units a build rewrites and inserts them again (the project's
+    default strategy); Spark's Parquet tables cannot delete rows, so there the table is partitioned
+    by the unit and a build overwrites the partitions it rewrites. -#}
+{% macro incremental_by_unit(unit_column) -%}
+    {{ return(adapter.dispatch('incremental_by_unit')(unit_column)) }}
+{%- endmacro %}
+
+{% macro default__incremental_by_unit(unit_column) -%}
+    {{ return({'materialized': 'incremental', 'unique_key': unit_column}) }}
+{%- endmacro %}
+
+{% macro spark__incremental_by_unit(unit_column) -%}
+    {{ return({
+        'materialized': 'incremental', 'unique_key': unit_column,
+        'incremental_strategy': 'insert_overwrite', 'partition_by': [unit_column],
+        'file_format': 'parquet',
+    }) }}
+{%- endmacro %}

@@ -9,3 +9,13 @@
 {% macro utc_minute_label(timestamp_expression) -%}
     {{ format_utc(timestamp_expression, '%Y-%m-%d %H:%M UTC') }}
 {%- endmacro %}
+
+{#- The whole seconds since the epoch of a timestamptz (floored). -#}
+{% macro epoch_seconds(timestamp_expression) -%}
+    {{ int_div(epoch_micros(timestamp_expression), 1000000) }}
+{%- endmacro %}
+
+{#- The start, in epoch seconds, of the bin_seconds-wide bucket a timestamptz falls in. -#}
+{% macro bucket_epoch_s(timestamp_expression, bin_seconds) -%}
+    ({{ int_div(epoch_micros(timestamp_expression), bin_seconds ~ ' * 1000000') }} * {{ bin_seconds }})
+{%- endmacro %}

@@ -43,7 +43,7 @@ first_stop_events as (
         session_starts.source_file,
         session_starts.segment_start_utc,
         min(stops.event_ts_utc) as stop_event_utc,
-        arg_min(stops.event_type, stops.event_ts_utc) as stop_event_type
+        min_by(stops.event_type, stops.event_ts_utc) as stop_event_type
     from session_starts
     inner join lifecycle_events as stops
         on

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='activity_hour_utc') }}
+{{ config(**incremental_by_unit('activity_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('stg_lake__market_ticks'), 'tick_hour_utc'),

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='bucket_hour_utc') }}
+{{ config(**incremental_by_unit('bucket_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('cln_ticks_bucketed'), 'bucket_hour_utc'),
@@ -60,7 +60,7 @@ watch_intervals as (
 
 -- Points before the rebuilt hours matter as far back as max_forward_fill_s (plus one bucket).
 context_start as (
-    select {{ window_start }} - to_seconds({{ max_fill_s + bin_s }}) as context_start_utc
+    select {{ window_start }} - {{ interval_of(max_fill_s + bin_s, 'second') }} as context_start_utc
 ),
 
 observed_buckets as (
@@ -86,9 +86,9 @@ bars_in_range as (
         source_row_id,
         fetched_at_utc,
         close_price,
-        bar_open_utc + to_seconds({{ bar_seconds }}) as bar_close_utc,
+        bar_open_utc + {{ interval_of(bar_seconds, 'second') }} as bar_close_utc,
         -- The bucket the bar opens in (bin_seconds is a multiple of 60: it also holds its end).
-        (epoch_us(bar_open_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }} as bucket_epoch_s
+        {{ bucket_epoch_s('bar_open_utc', bin_s) }} as bucket_epoch_s
     from backfill_bars
     where
         bar_open_utc >= (select context_start.context_start_utc from context_start)
@@ -101,23 +101,13 @@ bar_buckets as (
         symbol,
         bucket_epoch_s,
         max(bar_close_utc) as bar_close_utc,
-        arg_max(
+        max_by(
             close_price,
-            {
-                'close': bar_close_utc,
-                'fetched': fetched_at_utc,
-                'file': source_file,
-                'row': source_row_id
-            }
+            {{ ordering_key(['bar_close_utc', 'fetched_at_utc', 'source_file', 'source_row_id']) }}
         ) as close_price,
-        arg_max(
+        max_by(
             fetched_at_utc,
-            {
-                'close': bar_close_utc,
-                'fetched': fetched_at_utc,
-                'file': source_file,
-                'row': source_row_id
-            }
+            {{ ordering_key(['bar_close_utc', 'fetched_at_utc', 'source_file', 'source_row_id']) }}
         ) as fetched_at_utc
     from bars_in_range
     group by exchange_id, symbol, bucket_epoch_s
@@ -153,17 +143,14 @@ watched_buckets as (
     select distinct
         exchange_id,
         symbol,
-        unnest(generate_series(
-            greatest(
-                (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
-                epoch_us({{ window_start }}) // 1000000
-            ),
-            greatest(
-                ((epoch_us(watch_end_utc) - 1) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
-                (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }}
-            ),
-            {{ bin_s }}
-        )) as bucket_epoch_s
+        {{ integer_series(
+            'greatest(' ~ bucket_epoch_s('watch_start_utc', bin_s) ~ ', '
+            ~ epoch_seconds(window_start) ~ ')',
+            'greatest(' ~ int_div(epoch_micros('watch_end_utc') ~ ' - 1', bin_s ~ ' * 1000000')
+            ~ ' * ' ~ bin_s ~ ', ' ~ bucket_epoch_s('watch_start_utc', bin_s) ~ ')',
+            bin_s,
+            'bucket_epoch_s',
+        ) }}
     from watch_intervals
 ),
 
@@ -174,7 +161,7 @@ grid_buckets as (
         coalesce(watched_buckets.bucket_epoch_s, point_buckets.bucket_epoch_s) as bucket_epoch_s,
         watched_buckets.bucket_epoch_s is not null as is_watched,
         point_buckets.bucket_epoch_s
-        < epoch_us({{ window_start }}) // 1000000 as is_context,
+        < {{ epoch_seconds(window_start) }} as is_context,
         coalesce(point_buckets.tick_count_in_bin, 0) as tick_count_in_bin,
         coalesce(point_buckets.has_backfill_bar, false) as has_backfill_bar,
         point_buckets.first_point_ts_utc,
@@ -194,17 +181,17 @@ grid_buckets as (
 grid_with_neighbour_points as (
     select
         *,
-        to_timestamp(bucket_epoch_s + {{ reference_offset_s }}) as reference_ts_utc,
-        last_value(last_point_ts_utc ignore nulls) over before_this_bucket
+        {{ from_epoch_seconds('bucket_epoch_s + ' ~ reference_offset_s) }} as reference_ts_utc,
+        {{ last_non_null('last_point_ts_utc') }} over before_this_bucket
             as previous_point_ts_utc,
-        last_value(last_point_received_ts_utc ignore nulls) over before_this_bucket
+        {{ last_non_null('last_point_received_ts_utc') }} over before_this_bucket
             as previous_point_received_ts_utc,
-        last_value(last_price ignore nulls) over before_this_bucket as previous_price,
-        last_value(is_outlier_point ignore nulls) over before_this_bucket
+        {{ last_non_null('last_price') }} over before_this_bucket as previous_price,
+        {{ last_non_null('is_outlier_point') }} over before_this_bucket
             as is_previous_point_outlier,
-        first_value(first_point_ts_utc ignore nulls) over after_this_bucket as next_point_ts_utc,
-        first_value(first_price ignore nulls) over after_this_bucket as next_price,
-        first_value(is_outlier_point ignore nulls) over after_this_bucket as is_next_point_outlier
+        {{ first_non_null('first_point_ts_utc') }} over after_this_bucket as next_point_ts_utc,
+        {{ first_non_null('first_price') }} over after_this_bucket as next_price,
+        {{ first_non_null('is_outlier_point') }} over after_this_bucket as is_next_point_outlier
     from grid_buckets
     window
         before_this_bucket as (
@@ -275,9 +262,9 @@ grid_valued as (
 
 final as (
     select
-        to_timestamp(bucket_epoch_s) as bucket_start_utc,
+        {{ from_epoch_seconds('bucket_epoch_s') }} as bucket_start_utc,
         bucket_epoch_s,
-        date_trunc('hour', to_timestamp(bucket_epoch_s)) as bucket_hour_utc,
+        date_trunc('hour', {{ from_epoch_seconds('bucket_epoch_s') }}) as bucket_hour_utc,
         exchange_id,
         symbol,
         price,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='activity_hour_utc') }}
+{{ config(**incremental_by_unit('activity_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('cln_tick_quality'), 'tick_hour_utc'),
@@ -26,13 +26,13 @@ final as (
         count(*) filter (where source = 'backfill') as backfill_row_count,
         min(ingestion_ts_utc) filter (where is_kpi_tick) as first_tick_ts_utc,
         max(ingestion_ts_utc) filter (where is_kpi_tick) as last_tick_ts_utc,
-        arg_max(
-            price, { 'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id }
+        max_by(
+            price, {{ ordering_key(['ingestion_ts_utc', 'source_file', 'source_row_id']) }}
         ) filter (where is_kpi_tick) as last_tick_price,
         min(ingestion_ts_utc) as first_row_ts_utc,
         max(ingestion_ts_utc) as last_row_ts_utc,
         mode(market_type) as market_type,
-        string_agg(distinct symbol_raw, ',' order by symbol_raw) as raw_symbols,
+        {{ sorted_distinct_text('symbol_raw') }} as raw_symbols,
         {{ build_started_at() }} as built_at_utc
     from tick_quality
     group by tick_hour_utc, exchange_id, symbol

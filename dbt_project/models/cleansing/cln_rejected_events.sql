@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='event_hour_utc') }}
+{{ config(**incremental_by_unit('event_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('stg_lake__connection_events'), 'event_hour_utc'),

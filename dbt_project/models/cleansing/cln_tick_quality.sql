@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='tick_hour_utc') }}
+{{ config(**incremental_by_unit('tick_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('stg_lake__market_ticks'), 'tick_hour_utc'),
@@ -17,8 +17,8 @@ staged_ticks as {{ inlined() }} (
     select * from {{ ref('stg_lake__market_ticks') }}
     where
         rejection_reason is null
-        and tick_hour_utc >= {{ window_start }} - to_hours(1)
-        and ingestion_ts_utc >= {{ window_start }} - to_seconds({{ var('replay_window_s') }})
+        and tick_hour_utc >= {{ window_start }} - {{ interval_of(1, 'hour') }}
+        and ingestion_ts_utc >= {{ window_start }} - {{ interval_of(var('replay_window_s'), 'second') }}
 ),
 
 -- Each check below first finds the (rare) keys that occur more than once with one aggregation,
@@ -60,7 +60,7 @@ same_time_collapsed as (
     from (
         select
             *,
-            count(distinct row(source_file, source_row_id)) over same_landed_content
+            {{ distinct_count_in_window(['source_file', 'source_row_id'], 'same_landed_content') }}
                 as landed_copies
         from same_time_ticks
         window

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='bucket_hour_utc') }}
+{{ config(**incremental_by_unit('bucket_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('cln_tick_quality'), 'tick_hour_utc'),
@@ -24,14 +24,13 @@ ticks_bucketed as (
     select
         exchange_id,
         symbol,
-        (epoch_us(ingestion_ts_utc) // ({{ var('bin_seconds') }} * 1000000))
-        * {{ var('bin_seconds') }} as bucket_epoch_s,
+        {{ bucket_epoch_s('ingestion_ts_utc', var('bin_seconds')) }} as bucket_epoch_s,
         count(*) as tick_count_in_bin,
         min(ingestion_ts_utc) as first_tick_ts_utc,
-        arg_min(price, { 'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id })
+        min_by(price, {{ ordering_key(['ingestion_ts_utc', 'source_file', 'source_row_id']) }})
             as first_price,
         max(ingestion_ts_utc) as last_tick_ts_utc,
-        arg_max(price, { 'ts': ingestion_ts_utc, 'file': source_file, 'row': source_row_id })
+        max_by(price, {{ ordering_key(['ingestion_ts_utc', 'source_file', 'source_row_id']) }})
             as last_price
     from tick_quality
     group by all
@@ -42,7 +41,7 @@ price_before_window as (
     select
         exchange_id,
         symbol,
-        arg_max(last_tick_price, last_tick_ts_utc) as last_price
+        max_by(last_tick_price, last_tick_ts_utc) as last_price
     from pair_hourly_activity
     where activity_hour_utc < {{ window_start }}
     group by exchange_id, symbol
@@ -69,9 +68,9 @@ final as (
     select
         exchange_id,
         symbol,
-        to_timestamp(bucket_epoch_s) as bucket_start_utc,
+        {{ from_epoch_seconds('bucket_epoch_s') }} as bucket_start_utc,
         bucket_epoch_s,
-        date_trunc('hour', to_timestamp(bucket_epoch_s)) as bucket_hour_utc,
+        date_trunc('hour', {{ from_epoch_seconds('bucket_epoch_s') }}) as bucket_hour_utc,
         tick_count_in_bin,
         first_tick_ts_utc,
         first_price,

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='kpi_date_utc') }}
+{{ config(**incremental_by_unit('kpi_date_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('stg_lake__connection_events'), 'event_hour_utc'),

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='bucket_hour_utc') }}
+{{ config(**incremental_by_unit('bucket_hour_utc')) }}
 
 {%- set window_start = rebuilt_inputs_start([
     (ref('cln_market_grid'), 'bucket_hour_utc'),
