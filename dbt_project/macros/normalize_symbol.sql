@@ -12,7 +12,9 @@
     nullif(regexp_extract({{ symbol }}, '(:.+)$', 1), '')
 {%- endmacro %}
 
-{#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). -#}
+{#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). The
+    pattern's backslashes are doubled: a Jinja string literal unescapes them, and a lone `\s` is an
+    invalid escape there (a DeprecationWarning, which pytest's filterwarnings=error makes fatal). -#}
 {% macro symbol_is_parseable(symbol) -%}
-    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', '[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?') }}, false)
+    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', '[^/:\\s-]+[/-][^/:\\s]+(:[^/:\\s]+)?') }}, false)
 {%- endmacro %}
