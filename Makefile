@@ -15,7 +15,7 @@ export DWH_DUCKDB_PATH ?= $(CURDIR)/data/warehouse/build.duckdb
 export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
 export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
 
-.PHONY: help setup setup-browser demo test lint fmt typecheck sandbox extract export build \
+.PHONY: help setup setup-browser demo test test-spark lint fmt typecheck sandbox extract export build \
         docs-serve forecast refresh publish dashboard superset screenshots diagrams bench faults soak \
         clean
 
@@ -52,8 +52,11 @@ setup-browser: ## use $(CHROMIUM_PATH), or install Debian's chromium with apt-ge
 demo: setup ## the whole pipeline on the local sandbox, then serve the dashboard (DEMO_SOURCE=live: real exchanges)
 	$(PY) -m tools.demo --seconds $(DEMO_SECONDS) --sandbox-port $(SANDBOX_PORT)
 
-test: setup setup-browser lint ## run every test (lint, types, unit, dbt, fault suite, browser)
+test: setup setup-browser lint ## run every test (lint, types, unit, dbt, DuckDB/Spark parity, fault suite, browser)
 	$(PY) -m pytest
+
+test-spark: setup ## only the Spark tests: every cleansing/core/mart model built on DuckDB and on Spark, compared (needs Java)
+	$(PY) -m pytest -m spark
 
 lint: setup ## ruff, ruff format --check, mypy, sqlfluff
 	.venv/bin/ruff check .
