@@ -55,7 +55,8 @@ demo: setup ## the whole pipeline on the local sandbox, then serve the dashboard
 test: setup setup-browser lint ## run every test (lint, types, unit, dbt, DuckDB/Spark parity, fault suite, browser)
 	$(PY) -m pytest
 
-test-spark: setup ## only the Spark tests: every cleansing/core/mart model built on DuckDB and on Spark, compared (needs Java)
+test-spark: setup ## the Spark tests: every cleansing/core/mart model built on DuckDB and on Spark, compared (needs Java); the comparison's own tests first
+	$(PY) -m pytest tests/dbt/test_table_parity.py
 	$(PY) -m pytest -m spark
 
 lint: setup ## ruff, ruff format --check, mypy, sqlfluff

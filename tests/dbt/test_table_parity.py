@@ -18,6 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.fixtures.spark_warehouse import (
+    SparkUnavailableError,
+    build_spark_warehouse,
+    java_problem,
+)
 from tests.fixtures.table_parity import (
     SparkRelation,
     Table,
@@ -253,3 +258,16 @@ def test_unique_keys_come_from_the_models_yaml_tests(tmp_path: Path) -> None:
         "dim_exchange": ("exchange_id",),
         "fct_x": ("kpi_hour_utc", "exchange_id"),
     }
+
+
+def test_without_java_the_spark_build_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    problem = java_problem()
+    assert problem is not None
+    assert "no Java runtime" in problem
+    with pytest.raises(SparkUnavailableError, match="needs Java 17 or 21"):
+        build_spark_warehouse(tmp_path / "lake", tmp_path / "spark")
+    assert not (tmp_path / "spark").exists()
