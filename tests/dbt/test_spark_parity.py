@@ -107,10 +107,12 @@ def test_spark_build_has_no_failed_nodes(builds: ParityBuilds) -> None:
     print(builds.timings())
     assert builds.spark.summary["dbt_exception"] is None, builds.spark.summary
     assert builds.spark.nodes, f"dbt recorded no node (output: {builds.spark.output_log})"
-    assert not builds.spark.failed_nodes(), (
-        f"dbt build --target spark: {builds.spark.failure_summary()}\n"
-        f"(output: {builds.spark.output_log})"
-    )
+    if builds.spark.failed_nodes():
+        pytest.fail(
+            f"dbt build --target spark: {builds.spark.failure_summary()}\n"
+            f"(output: {builds.spark.output_log})",
+            pytrace=False,
+        )
     assert builds.spark.summary["dbt_success"], builds.spark.output_log
 
 
@@ -130,14 +132,10 @@ def test_model_is_the_same_on_duckdb_and_spark(
 ) -> None:
     relation = builds.spark.relations.get(model)
     if relation is None:
-        node = builds.spark.node_of_model(model)
-        state = (
-            "dbt never ran it"
-            if node is None
-            else f"dbt {node.status}: {node.message.strip() or '(no message)'}"
-        )
-        pytest.fail(f"{model} is not in the Spark warehouse ({state})", pytrace=False)
+        reason = builds.spark.not_built_reason(model)
+        pytest.fail(f"{model} is not in the Spark warehouse: {reason}", pytrace=False)
     if relation.error:
         pytest.fail(f"{model}: Spark could not read it back: {relation.error}", pytrace=False)
     report = compare_model(model, duckdb_warehouse, relation, builds.keys.get(model.split(".")[1]))
-    assert report.ok, report.message()
+    if not report.ok:
+        pytest.fail(report.message(), pytrace=False)
