@@ -20,6 +20,11 @@
     {{ return(spark_names.get(type_name | lower, type_name)) }}
 {%- endmacro %}
 
+{#- dbt's own casts (model contracts, unit-test fixtures) read the types of the models' YAML. -#}
+{% macro spark__cast(expression, data_type) -%}
+    cast({{ expression }} as {{ sql_type(data_type) }})
+{%- endmacro %}
+
 {#- `cast(x as T)` with T in DuckDB's names. -#}
 {% macro cast_as(expression, type_name) -%}
     cast({{ expression }} as {{ sql_type(type_name) }})
@@ -190,7 +195,7 @@
     get_json_object({{ json_expression }}, '{{ path }}')
 {%- endmacro %}
 
-{#- A value ordered by its fields in turn, for max_by / min_by tie-breaks: struct(a, b, ...). -#}
+{#- A value ordered by its fields in turn (max_by / min_by tie-breaks, distinct tuples). -#}
 {% macro ordering_key(expressions) -%}
     {{ return(adapter.dispatch('ordering_key')(expressions)) }}
 {%- endmacro %}
@@ -217,9 +222,12 @@
 {%- endmacro %}
 
 {% macro spark__timestamp_series(start_expression, stop_expression, step_seconds, column_name) -%}
-    explode(sequence(
-        {{ start_expression }}, {{ stop_expression }}, make_dt_interval(0, 0, 0, {{ step_seconds }})
-    )) as {{ column_name }}
+    explode(case
+        when {{ start_expression }} <= {{ stop_expression }} then sequence(
+            {{ start_expression }}, {{ stop_expression }},
+            make_dt_interval(0, 0, 0, {{ step_seconds }})
+        )
+    end) as {{ column_name }}
 {%- endmacro %}
 
 {#- The number of distinct (a, b, ...) tuples in a named window. -#}
@@ -247,11 +255,32 @@
         as {{ column_name }}
 {%- endmacro %}
 
+{#- Spark's sequence fails where DuckDB's series is empty (stop before start): no rows there. -#}
 {% macro spark__integer_series(start_expression, stop_expression, step, column_name) -%}
-    explode(sequence(
-        cast({{ start_expression }} as bigint), cast({{ stop_expression }} as bigint),
-        cast({{ step }} as bigint)
-    )) as {{ column_name }}
+    explode(case
+        when {{ start_expression }} <= {{ stop_expression }} then sequence(
+            cast({{ start_expression }} as bigint), cast({{ stop_expression }} as bigint),
+            cast({{ step }} as bigint)
+        )
+    end) as {{ column_name }}
+{%- endmacro %}
+
+{#- Rows of the dates from start to stop inclusive (none when stop is before start). -#}
+{% macro date_series(start_date, stop_date, column_name) -%}
+    {{ return(adapter.dispatch('date_series')(start_date, stop_date, column_name)) }}
+{%- endmacro %}
+
+{% macro default__date_series(start_date, stop_date, column_name) -%}
+    cast(unnest(generate_series(
+        cast({{ start_date }} as timestamp), cast({{ stop_date }} as timestamp), interval 1 day
+    )) as date) as {{ column_name }}
+{%- endmacro %}
+
+{% macro spark__date_series(start_date, stop_date, column_name) -%}
+    explode(case
+        when {{ start_date }} <= {{ stop_date }}
+            then sequence({{ start_date }}, {{ stop_date }}, interval 1 day)
+    end) as {{ column_name }}
 {%- endmacro %}
 
 {#- The exact linear-interpolated quantile (DuckDB quantile_cont, Spark percentile). -#}
