@@ -243,6 +243,26 @@
     size(collect_set(struct({{ expressions | join(', ') }})) over {{ window_name }})
 {%- endmacro %}
 
+{#- The sorted, de-duplicated items of a group's comma-separated text lists, joined with commas. -#}
+{% macro merged_text_lists(expression) -%}
+    {{ return(adapter.dispatch('merged_text_lists')(expression)) }}
+{%- endmacro %}
+
+{% macro default__merged_text_lists(expression) -%}
+    array_to_string(
+        list_sort(list_distinct(string_split(string_agg({{ expression }}, ','), ','))), ','
+    )
+{%- endmacro %}
+
+{% macro spark__merged_text_lists(expression) -%}
+    case
+        when count({{ expression }}) > 0 then array_join(
+            array_sort(array_distinct(split(concat_ws(',', collect_list({{ expression }})), ','))),
+            ','
+        )
+    end
+{%- endmacro %}
+
 {#- Rows of the integers from start to stop inclusive, every step, as column_name. -#}
 {% macro integer_series(start_expression, stop_expression, step, column_name) -%}
     {{ return(adapter.dispatch('integer_series')(
@@ -280,6 +300,25 @@
     explode(case
         when {{ start_date }} <= {{ stop_date }}
             then sequence({{ start_date }}, {{ stop_date }}, interval 1 day)
+    end) as {{ column_name }}
+{%- endmacro %}
+
+{#- Rows of the starts (timestamptz, UTC midnight) of the days from start to stop inclusive. -#}
+{% macro utc_day_series(start_date, stop_date, column_name) -%}
+    {{ return(adapter.dispatch('utc_day_series')(start_date, stop_date, column_name)) }}
+{%- endmacro %}
+
+{% macro default__utc_day_series(start_date, stop_date, column_name) -%}
+    timezone('UTC', unnest(generate_series(
+        cast({{ start_date }} as timestamp), cast({{ stop_date }} as timestamp), interval 1 day
+    ))) as {{ column_name }}
+{%- endmacro %}
+
+{% macro spark__utc_day_series(start_date, stop_date, column_name) -%}
+    explode(case
+        when {{ start_date }} <= {{ stop_date }} then sequence(
+            cast({{ start_date }} as timestamp), cast({{ stop_date }} as timestamp), interval 1 day
+        )
     end) as {{ column_name }}
 {%- endmacro %}
 
@@ -335,4 +374,30 @@
         when count({{ expression }}) > 0
             then array_join(array_sort(collect_set({{ expression }})), ',')
     end
+{%- endmacro %}
+
+{#- The exact quantiles of several fractions at once (one aggregate state), as a list. -#}
+{% macro exact_quantiles(expression, fractions) -%}
+    {{ return(adapter.dispatch('exact_quantiles')(expression, fractions)) }}
+{%- endmacro %}
+
+{% macro default__exact_quantiles(expression, fractions) -%}
+    quantile_cont({{ expression }}, [{{ fractions | join(', ') }}])
+{%- endmacro %}
+
+{% macro spark__exact_quantiles(expression, fractions) -%}
+    percentile({{ expression }}, array({{ fractions | join(', ') }}))
+{%- endmacro %}
+
+{#- The item at a 1-based position of a list. -#}
+{% macro list_item(list_expression, position) -%}
+    {{ return(adapter.dispatch('list_item')(list_expression, position)) }}
+{%- endmacro %}
+
+{% macro default__list_item(list_expression, position) -%}
+    {{ list_expression }}[{{ position }}]
+{%- endmacro %}
+
+{% macro spark__list_item(list_expression, position) -%}
+    element_at({{ list_expression }}, {{ position }})
 {%- endmacro %}
