@@ -20,6 +20,11 @@
     {{ return(spark_names.get(type_name | lower, type_name)) }}
 {%- endmacro %}
 
+{#- dbt's own casts (model contracts, unit-test fixtures) read the types of the models' YAML. -#}
+{% macro spark__cast(expression, data_type) -%}
+    cast({{ expression }} as {{ sql_type(data_type) }})
+{%- endmacro %}
+
 {#- `cast(x as T)` with T in DuckDB's names. -#}
 {% macro cast_as(expression, type_name) -%}
     cast({{ expression }} as {{ sql_type(type_name) }})
@@ -190,7 +195,7 @@
     get_json_object({{ json_expression }}, '{{ path }}')
 {%- endmacro %}
 
-{#- A value ordered by its fields in turn, for max_by / min_by tie-breaks: struct(a, b, ...). -#}
+{#- A value ordered by its fields in turn (max_by / min_by tie-breaks, distinct tuples). -#}
 {% macro ordering_key(expressions) -%}
     {{ return(adapter.dispatch('ordering_key')(expressions)) }}
 {%- endmacro %}
@@ -217,9 +222,12 @@
 {%- endmacro %}
 
 {% macro spark__timestamp_series(start_expression, stop_expression, step_seconds, column_name) -%}
-    explode(sequence(
-        {{ start_expression }}, {{ stop_expression }}, make_dt_interval(0, 0, 0, {{ step_seconds }})
-    )) as {{ column_name }}
+    explode(case
+        when {{ start_expression }} <= {{ stop_expression }} then sequence(
+            {{ start_expression }}, {{ stop_expression }},
+            make_dt_interval(0, 0, 0, {{ step_seconds }})
+        )
+    end) as {{ column_name }}
 {%- endmacro %}
 
 {#- The number of distinct (a, b, ...) tuples in a named window. -#}
@@ -235,6 +243,26 @@
     size(collect_set(struct({{ expressions | join(', ') }})) over {{ window_name }})
 {%- endmacro %}
 
+{#- The sorted, de-duplicated items of a group's comma-separated text lists, joined with commas. -#}
+{% macro merged_text_lists(expression) -%}
+    {{ return(adapter.dispatch('merged_text_lists')(expression)) }}
+{%- endmacro %}
+
+{% macro default__merged_text_lists(expression) -%}
+    array_to_string(
+        list_sort(list_distinct(string_split(string_agg({{ expression }}, ','), ','))), ','
+    )
+{%- endmacro %}
+
+{% macro spark__merged_text_lists(expression) -%}
+    case
+        when count({{ expression }}) > 0 then array_join(
+            array_sort(array_distinct(split(concat_ws(',', collect_list({{ expression }})), ','))),
+            ','
+        )
+    end
+{%- endmacro %}
+
 {#- Rows of the integers from start to stop inclusive, every step, as column_name. -#}
 {% macro integer_series(start_expression, stop_expression, step, column_name) -%}
     {{ return(adapter.dispatch('integer_series')(
@@ -247,11 +275,51 @@
         as {{ column_name }}
 {%- endmacro %}
 
+{#- Spark's sequence fails where DuckDB's series is empty (stop before start): no rows there. -#}
 {% macro spark__integer_series(start_expression, stop_expression, step, column_name) -%}
-    explode(sequence(
-        cast({{ start_expression }} as bigint), cast({{ stop_expression }} as bigint),
-        cast({{ step }} as bigint)
-    )) as {{ column_name }}
+    explode(case
+        when {{ start_expression }} <= {{ stop_expression }} then sequence(
+            cast({{ start_expression }} as bigint), cast({{ stop_expression }} as bigint),
+            cast({{ step }} as bigint)
+        )
+    end) as {{ column_name }}
+{%- endmacro %}
+
+{#- Rows of the dates from start to stop inclusive (none when stop is before start). -#}
+{% macro date_series(start_date, stop_date, column_name) -%}
+    {{ return(adapter.dispatch('date_series')(start_date, stop_date, column_name)) }}
+{%- endmacro %}
+
+{% macro default__date_series(start_date, stop_date, column_name) -%}
+    cast(unnest(generate_series(
+        cast({{ start_date }} as timestamp), cast({{ stop_date }} as timestamp), interval 1 day
+    )) as date) as {{ column_name }}
+{%- endmacro %}
+
+{% macro spark__date_series(start_date, stop_date, column_name) -%}
+    explode(case
+        when {{ start_date }} <= {{ stop_date }}
+            then sequence({{ start_date }}, {{ stop_date }}, interval 1 day)
+    end) as {{ column_name }}
+{%- endmacro %}
+
+{#- Rows of the starts (timestamptz, UTC midnight) of the days from start to stop inclusive. -#}
+{% macro utc_day_series(start_date, stop_date, column_name) -%}
+    {{ return(adapter.dispatch('utc_day_series')(start_date, stop_date, column_name)) }}
+{%- endmacro %}
+
+{% macro default__utc_day_series(start_date, stop_date, column_name) -%}
+    timezone('UTC', unnest(generate_series(
+        cast({{ start_date }} as timestamp), cast({{ stop_date }} as timestamp), interval 1 day
+    ))) as {{ column_name }}
+{%- endmacro %}
+
+{% macro spark__utc_day_series(start_date, stop_date, column_name) -%}
+    explode(case
+        when {{ start_date }} <= {{ stop_date }} then sequence(
+            cast({{ start_date }} as timestamp), cast({{ stop_date }} as timestamp), interval 1 day
+        )
+    end) as {{ column_name }}
 {%- endmacro %}
 
 {#- The exact linear-interpolated quantile (DuckDB quantile_cont, Spark percentile). -#}
@@ -306,4 +374,30 @@
         when count({{ expression }}) > 0
             then array_join(array_sort(collect_set({{ expression }})), ',')
     end
+{%- endmacro %}
+
+{#- The exact quantiles of several fractions at once (one aggregate state), as a list. -#}
+{% macro exact_quantiles(expression, fractions) -%}
+    {{ return(adapter.dispatch('exact_quantiles')(expression, fractions)) }}
+{%- endmacro %}
+
+{% macro default__exact_quantiles(expression, fractions) -%}
+    quantile_cont({{ expression }}, [{{ fractions | join(', ') }}])
+{%- endmacro %}
+
+{% macro spark__exact_quantiles(expression, fractions) -%}
+    percentile({{ expression }}, array({{ fractions | join(', ') }}))
+{%- endmacro %}
+
+{#- The item at a 1-based position of a list. -#}
+{% macro list_item(list_expression, position) -%}
+    {{ return(adapter.dispatch('list_item')(list_expression, position)) }}
+{%- endmacro %}
+
+{% macro default__list_item(list_expression, position) -%}
+    {{ list_expression }}[{{ position }}]
+{%- endmacro %}
+
+{% macro spark__list_item(list_expression, position) -%}
+    element_at({{ list_expression }}, {{ position }})
 {%- endmacro %}

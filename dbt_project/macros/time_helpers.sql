@@ -19,3 +19,13 @@
 {% macro bucket_epoch_s(timestamp_expression, bin_seconds) -%}
     ({{ int_div(epoch_micros(timestamp_expression), bin_seconds ~ ' * 1000000') }} * {{ bin_seconds }})
 {%- endmacro %}
+
+{#- The start, in epoch seconds, of the last bucket a watch [start, end) overlaps (its first when it
+    is empty). -#}
+{% macro last_watched_bucket_epoch_s(start_expression, end_expression, bin_seconds) -%}
+    greatest(
+        {{ int_div(epoch_micros(end_expression) ~ ' - 1', bin_seconds ~ ' * 1000000') }}
+        * {{ bin_seconds }},
+        {{ bucket_epoch_s(start_expression, bin_seconds) }}
+    )
+{%- endmacro %}

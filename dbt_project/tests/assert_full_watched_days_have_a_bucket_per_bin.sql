@@ -27,11 +27,11 @@ fully_watched_days as (
     select distinct
         exchange_id,
         symbol,
-        cast(unnest(generate_series(
-            cast({{ utc_date('watch_start_utc') }} as timestamp) + interval 1 day,
-            cast({{ utc_date('watch_end_utc') }} as timestamp) - interval 1 day,
-            interval 1 day
-        )) as date) as kpi_date_utc
+        {{ date_series(
+            utc_date('watch_start_utc') ~ ' + interval 1 day',
+            utc_date('watch_end_utc') ~ ' - interval 1 day',
+            'kpi_date_utc',
+        ) }}
     from watch_intervals
     union
     select
@@ -40,8 +40,9 @@ fully_watched_days as (
         {{ utc_date('watch_start_utc') }} as kpi_date_utc
     from watch_intervals
     where
-        watch_start_utc = cast({{ utc_date('watch_start_utc') }} as {{ sql_type('timestamptz') }})
-        and watch_end_utc >= cast({{ utc_date('watch_start_utc') }} as {{ sql_type('timestamptz') }}) + interval 1 day
+        watch_start_utc = {{ cast_as(utc_date('watch_start_utc'), 'timestamptz') }}
+        and watch_end_utc
+        >= {{ cast_as(utc_date('watch_start_utc'), 'timestamptz') }} + interval 1 day
 ),
 
 grid_days as (

@@ -21,14 +21,12 @@ expected_buckets as (
     select
         exchange_id,
         symbol,
-        unnest(generate_series(
-            (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
-            greatest(
-                ((epoch_us(watch_end_utc) - 1) // ({{ bin_s }} * 1000000)) * {{ bin_s }},
-                (epoch_us(watch_start_utc) // ({{ bin_s }} * 1000000)) * {{ bin_s }}
-            ),
-            {{ bin_s }}
-        )) as bucket_epoch_s
+        {{ integer_series(
+            bucket_epoch_s('watch_start_utc', bin_s),
+            last_watched_bucket_epoch_s('watch_start_utc', 'watch_end_utc', bin_s),
+            bin_s,
+            'bucket_epoch_s',
+        ) }}
     from watch_intervals
 ),
 
@@ -45,7 +43,7 @@ final as (
             and expected_buckets.bucket_epoch_s = market_grid.bucket_epoch_s
     where
         not coalesce(market_grid.is_watched, false)
-        and expected_buckets.bucket_epoch_s >= epoch_us({{ checked_from }}) // 1000000
+        and expected_buckets.bucket_epoch_s >= {{ epoch_seconds(checked_from) }}
 )
 
 select * from final

@@ -18,7 +18,7 @@ rejected_events as (
 
 totals as (
     select
-        count(distinct row(exchange_id, symbol)) as pair_count,
+        count(distinct {{ ordering_key(['exchange_id', 'symbol']) }}) as pair_count,
         {%- for column in dq_count_columns() %}
             cast(coalesce(sum({{ column }}), 0) as bigint) as {{ column }},
         {%- endfor %}

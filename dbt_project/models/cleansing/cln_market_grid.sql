@@ -146,8 +146,7 @@ watched_buckets as (
         {{ integer_series(
             'greatest(' ~ bucket_epoch_s('watch_start_utc', bin_s) ~ ', '
             ~ epoch_seconds(window_start) ~ ')',
-            'greatest(' ~ int_div(epoch_micros('watch_end_utc') ~ ' - 1', bin_s ~ ' * 1000000')
-            ~ ' * ' ~ bin_s ~ ', ' ~ bucket_epoch_s('watch_start_utc', bin_s) ~ ')',
+            last_watched_bucket_epoch_s('watch_start_utc', 'watch_end_utc', bin_s),
             bin_s,
             'bucket_epoch_s',
         ) }}

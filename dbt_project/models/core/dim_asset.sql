@@ -13,8 +13,8 @@ markets as (
 seed_assets as (
     select
         canonical_asset as asset,
-        any_value(asset_name) as asset_name,
-        string_agg(asset_code, ',' order by asset_code) as asset_codes
+        min(asset_name) as asset_name,
+        {{ sorted_distinct_text('asset_code') }} as asset_codes
     from canonical_assets
     group by canonical_asset
 ),

@@ -12,7 +12,7 @@ markets as (
         exchange_id,
         symbol,
         mode(market_type) as market_type,
-        string_agg(raw_symbols, ',') as raw_symbol_lists,
+        {{ merged_text_lists('raw_symbols') }} as raw_symbols,
         min(first_row_ts_utc) as first_tick_utc,
         max(last_row_ts_utc) as last_tick_utc,
         cast(sum(live_tick_count) as bigint) as live_tick_count,
@@ -28,9 +28,7 @@ final as (
         {{ symbol_base_code('symbol') }} as base_asset,
         {{ symbol_quote_code('symbol') }} as quote_asset,
         market_type,
-        array_to_string(
-            list_sort(list_distinct(string_split(raw_symbol_lists, ','))), ','
-        ) as raw_symbols,
+        raw_symbols,
         first_tick_utc,
         last_tick_utc,
         live_tick_count,

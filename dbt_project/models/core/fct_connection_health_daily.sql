@@ -49,13 +49,9 @@ interval_events as (
         connection_events.source_file,
         connection_events.source_row_id,
         connection_events.symbol_raw is null as is_connection_level,
-        case
-            when json_valid(connection_events.details_json)
-                then
-                    try_cast(
-                        json_extract_string(connection_events.details_json, '$.silent_s') as double
-                    )
-        end as silent_s,
+        try_cast(
+            {{ json_text('connection_events.details_json', '$.silent_s') }} as double
+        ) as silent_s,
         watch_intervals.watch_start_utc,
         watch_intervals.watch_end_utc
     from connection_events
@@ -104,13 +100,9 @@ watched_days as (
         exchange_id,
         watch_start_utc,
         watch_end_utc,
-        timezone('UTC', unnest(
-            generate_series(
-                cast({{ utc_date('watch_start_utc') }} as timestamp),
-                cast({{ utc_date('watch_end_utc') }} as timestamp),
-                interval 1 day
-            )
-        )) as day_start_utc
+        {{ utc_day_series(
+            utc_date('watch_start_utc'), utc_date('watch_end_utc'), 'day_start_utc'
+        ) }}
     from watch_intervals
 ),
 
@@ -148,13 +140,9 @@ segment_days as (
         is_up,
         segment_start_utc,
         segment_end_utc,
-        timezone('UTC', unnest(
-            generate_series(
-                cast({{ utc_date('segment_start_utc') }} as timestamp),
-                cast({{ utc_date('segment_end_utc') }} as timestamp),
-                interval 1 day
-            )
-        )) as day_start_utc
+        {{ utc_day_series(
+            utc_date('segment_start_utc'), utc_date('segment_end_utc'), 'day_start_utc'
+        ) }}
     from state_segments
     where segment_end_utc > segment_start_utc
 ),

@@ -63,21 +63,19 @@ final as (
         greatest(
             least(
                 {{ 86400 // bin_s }},
-                (
-                    greatest(
-                        (epoch_us(data_horizon.horizon_utc) - 1) // 1000000,
-                        grid_daily.last_bucket_epoch_s
-                    )
-                    - epoch_us(cast(grid_daily.kpi_date_utc as {{ sql_type('timestamptz') }})) // 1000000
-                )
-                // {{ bin_s }}
+                {{ int_div(
+                    'greatest(' ~ int_div(epoch_micros('data_horizon.horizon_utc') ~ ' - 1', 1000000)
+                    ~ ', grid_daily.last_bucket_epoch_s) - '
+                    ~ epoch_seconds(cast_as('grid_daily.kpi_date_utc', 'timestamptz')),
+                    bin_s,
+                ) }}
                 + 1
             ) - grid_daily.total_buckets,
             0
         ) as unobserved_buckets,
-        100.0 * (grid_daily.observed_buckets + grid_daily.backfill_buckets)
+        100 * (grid_daily.observed_buckets + grid_daily.backfill_buckets)
         / grid_daily.total_buckets as coverage_pct,
-        100.0 * grid_daily.observed_buckets / nullif(grid_daily.watched_buckets, 0)
+        100 * grid_daily.observed_buckets / nullif(grid_daily.watched_buckets, 0)
             as live_coverage_pct,
         {{ build_started_at() }} as built_at_utc
     from grid_daily

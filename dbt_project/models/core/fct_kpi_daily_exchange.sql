@@ -38,10 +38,10 @@ latency as (
         min(latency_ms) filter (where latency_ms >= 0) as min_latency_ms,
         max(latency_ms) filter (where latency_ms >= 0) as max_latency_ms,
         -- One state for the three percentiles: exact quantiles keep every value in memory.
-        quantile_cont(latency_ms, [0.5, 0.95, 0.99]) filter (where latency_ms >= 0)
+        {{ exact_quantiles('latency_ms', [0.5, 0.95, 0.99]) }} filter (where latency_ms >= 0)
             as latency_percentiles,
         count(*) filter (where latency_ms < 0) as negative_latency_count,
-        -quantile_cont(latency_ms, 0.5) filter (where latency_ms < 0) as clock_skew_estimate_ms,
+        -{{ exact_quantile('latency_ms', 0.5) }} filter (where latency_ms < 0) as clock_skew_estimate_ms,
         count(*) filter (where exchange_ts_utc is null) as missing_exchange_ts_count
     from tick_quality
     group by tick_date_utc, exchange_id
@@ -81,9 +81,9 @@ final as (
         latency.avg_latency_ms,
         latency.min_latency_ms,
         latency.max_latency_ms,
-        latency.latency_percentiles[1] as p50_latency_ms,
-        latency.latency_percentiles[2] as p95_latency_ms,
-        latency.latency_percentiles[3] as p99_latency_ms,
+        {{ list_item('latency.latency_percentiles', 1) }} as p50_latency_ms,
+        {{ list_item('latency.latency_percentiles', 2) }} as p95_latency_ms,
+        {{ list_item('latency.latency_percentiles', 3) }} as p99_latency_ms,
         coalesce(latency.negative_latency_count, 0) as negative_latency_count,
         latency.clock_skew_estimate_ms,
         coalesce(latency.missing_exchange_ts_count, 0) as missing_exchange_ts_count,

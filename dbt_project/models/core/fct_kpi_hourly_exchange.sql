@@ -18,7 +18,7 @@ hourly_markets as (
 final as (
     select
         kpi_hour_utc,
-        any_value(kpi_date_utc) as kpi_date_utc,
+        min(kpi_date_utc) as kpi_date_utc,
         exchange_id,
         count(*) as market_count,
         cast(sum(kpi_tick_count) as bigint) as kpi_tick_count,

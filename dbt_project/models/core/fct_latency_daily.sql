@@ -29,10 +29,10 @@ aggregated as (
         min(latency_ms) filter (where latency_ms >= 0) as min_latency_ms,
         max(latency_ms) filter (where latency_ms >= 0) as max_latency_ms,
         -- One state for the three percentiles: exact quantiles keep every value in memory.
-        quantile_cont(latency_ms, [0.5, 0.95, 0.99]) filter (where latency_ms >= 0)
+        {{ exact_quantiles('latency_ms', [0.5, 0.95, 0.99]) }} filter (where latency_ms >= 0)
             as latency_percentiles,
         count(*) filter (where latency_ms < 0) as negative_latency_count,
-        -quantile_cont(latency_ms, 0.5) filter (where latency_ms < 0) as clock_skew_estimate_ms,
+        -{{ exact_quantile('latency_ms', 0.5) }} filter (where latency_ms < 0) as clock_skew_estimate_ms,
         count(*) filter (where exchange_ts_utc is null) as missing_exchange_ts_count,
         count(*) filter (where latency_ms > {{ var('latency_limit_ms') }})
             as latency_over_limit_count,
@@ -51,9 +51,9 @@ final as (
         avg_latency_ms,
         min_latency_ms,
         max_latency_ms,
-        latency_percentiles[1] as p50_latency_ms,
-        latency_percentiles[2] as p95_latency_ms,
-        latency_percentiles[3] as p99_latency_ms,
+        {{ list_item('latency_percentiles', 1) }} as p50_latency_ms,
+        {{ list_item('latency_percentiles', 2) }} as p95_latency_ms,
+        {{ list_item('latency_percentiles', 3) }} as p99_latency_ms,
         negative_latency_count,
         clock_skew_estimate_ms,
         missing_exchange_ts_count,

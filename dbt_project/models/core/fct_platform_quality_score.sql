@@ -82,7 +82,7 @@ update_frequency as (
 coverage as (
     select
         coverage_daily.exchange_id,
-        100.0 * sum(coverage_daily.observed_buckets)
+        100 * sum(coverage_daily.observed_buckets)
         / nullif(sum(coverage_daily.watched_buckets), 0) as live_coverage_pct
     from coverage_daily
     cross join score_window

@@ -35,15 +35,16 @@ comparable_prices as (
 buckets_compared as (
     select
         bucket_start_utc,
-        any_value(bucket_hour_utc) as bucket_hour_utc,
+        min(bucket_hour_utc) as bucket_hour_utc,
         symbol,
         count(*) filter (where not is_outlier) as exchanges_compared,
         max(price) filter (where not is_outlier) as max_price,
         min(price) filter (where not is_outlier) as min_price,
-        first(exchange_id order by price desc, exchange_id asc) filter (where not is_outlier)
-            as max_exchange_id,
-        first(exchange_id order by price asc, exchange_id desc) filter (where not is_outlier)
-            as min_exchange_id,
+        -- the highest price's exchange (ties: the first by name); the lowest's (ties: the last)
+        min_by(exchange_id, {{ ordering_key(['-price', 'exchange_id']) }})
+        filter (where not is_outlier) as max_exchange_id,
+        max_by(exchange_id, {{ ordering_key(['-price', 'exchange_id']) }})
+        filter (where not is_outlier) as min_exchange_id,
         count(*) as unfiltered_exchanges_compared,
         max(price) - min(price) as unfiltered_price_diff_abs,
         (max(price) - min(price)) / min(price) * 100 as unfiltered_price_diff_pct,

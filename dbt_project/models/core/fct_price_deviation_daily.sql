@@ -21,16 +21,17 @@ final as (
     select
         kpi_date_utc,
         symbol,
-        any_value(base_asset) as base_asset,
-        any_value(quote_asset) as quote_asset,
+        min(base_asset) as base_asset,
+        min(quote_asset) as quote_asset,
         count(price_diff_abs) as aligned_points_compared,
         max(price_diff_abs) as max_price_diff_abs,
         max(price_diff_pct) as max_price_diff_pct,
         avg(price_diff_abs) as avg_price_diff_abs,
         avg(price_diff_pct) as avg_price_diff_pct,
-        first(bucket_start_utc order by price_diff_abs desc nulls last, bucket_start_utc asc)
+        -- the bucket of the largest difference (ties: the earliest)
+        min_by(bucket_start_utc, {{ ordering_key(['-price_diff_abs', 'bucket_start_utc']) }})
         filter (where price_diff_abs is not null) as max_diff_bucket_start_utc,
-        first(exchange_pair order by price_diff_abs desc nulls last, bucket_start_utc asc)
+        min_by(exchange_pair, {{ ordering_key(['-price_diff_abs', 'bucket_start_utc']) }})
         filter (where price_diff_abs is not null) as max_diff_exchange_pair,
         max(unfiltered_price_diff_abs) as unfiltered_max_price_diff_abs,
         max(unfiltered_price_diff_pct) as unfiltered_max_price_diff_pct,

@@ -52,10 +52,10 @@ final as (
         sqrt(avg(error * error)) as realised_rmse,
         avg(abs_pct_error) as realised_mape,
         avg(abs_error) / nullif(avg(naive_abs_error), 0) as mae_vs_naive,
-        avg(case when is_inside_80 then 1.0 else 0.0 end) as realised_coverage_80,
-        0.80 as nominal_coverage_80,
-        avg(case when is_inside_95 then 1.0 else 0.0 end) as realised_coverage_95,
-        0.95 as nominal_coverage_95
+        avg(case when is_inside_80 then 1 else 0 end) as realised_coverage_80,
+        cast(0.80 as decimal(3, 2)) as nominal_coverage_80,
+        avg(case when is_inside_95 then 1 else 0 end) as realised_coverage_95,
+        cast(0.95 as decimal(3, 2)) as nominal_coverage_95
     from outcomes_with_naive
     group by exchange_id, symbol, model, horizon_step
 )
