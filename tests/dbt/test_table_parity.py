@@ -131,10 +131,16 @@ def test_an_extra_column_is_reported() -> None:
 
 
 def test_build_time_columns_are_ignored() -> None:
-    duckdb_rows = [(*row, HOUR) for row in base_rows()]
-    spark_rows = [(*row, HOUR + timedelta(days=1)) for row in base_rows()]
-    columns = (*COLUMNS, "built_at_utc")
+    later = HOUR + timedelta(days=1)
+    duckdb_rows = [(*row, HOUR, "run-a", HOUR) for row in base_rows()]
+    spark_rows = [(*row, later, "run-b", later) for row in base_rows()]
+    columns = (*COLUMNS, "built_at_utc", "invocation_id", "run_started_at_utc")
     report = compare_tables("core.fct_x", table(duckdb_rows, columns), table(spark_rows, columns))
+    assert report.ok, report.message()
+    # Matched on its unique key (invocation_id, ignored): the other columns identify the row.
+    report = compare_tables(
+        "core.fct_x", table(duckdb_rows, columns), table(spark_rows, columns), key=["invocation_id"]
+    )
     assert report.ok, report.message()
 
 
