@@ -14,5 +14,7 @@
 
 {#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). -#}
 {% macro symbol_is_parseable(symbol) -%}
-    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', '[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?') }}, false)
+    {#- a block, not a string literal: Jinja would read the backslashes as escapes -#}
+    {%- set pattern -%}[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?{%- endset -%}
+    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', pattern) }}, false)
 {%- endmacro %}
