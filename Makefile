@@ -14,8 +14,11 @@ export CHROMIUM_PATH ?= $(or $(shell command -v chromium 2>/dev/null),$(shell co
 export DWH_DUCKDB_PATH ?= $(CURDIR)/data/warehouse/build.duckdb
 export DWH_SERVING_PATH ?= $(CURDIR)/data/warehouse/serving.duckdb
 export DWH_LAKE_DIR ?= $(CURDIR)/data/lake
+export DWH_SPARK_WAREHOUSE ?= $(CURDIR)/data/warehouse/spark
+# Spark in local mode binds to loopback, not to the host's first interface.
+export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup setup-browser demo test test-spark lint fmt typecheck sandbox extract export build \
+.PHONY: help setup setup-browser demo test test-spark lint fmt typecheck sandbox extract export build build-spark java-check \
         docs-serve forecast refresh publish dashboard superset screenshots diagrams bench faults soak \
         clean
 
@@ -55,7 +58,7 @@ demo: setup ## the whole pipeline on the local sandbox, then serve the dashboard
 test: setup setup-browser lint ## run every test (lint, types, unit, dbt, DuckDB/Spark parity, fault suite, browser)
 	$(PY) -m pytest
 
-test-spark: setup ## the Spark tests: every cleansing/core/mart model built on DuckDB and on Spark, compared (needs Java); the comparison's own tests first
+test-spark: setup java-check ## the Spark tests: every cleansing/core/mart model built on DuckDB and on Spark, compared (needs Java); the comparison's own tests first
 	$(PY) -m pytest tests/dbt/test_table_parity.py
 	$(PY) -m pytest -m spark
 
@@ -85,6 +88,15 @@ export: setup ## export landing databases to the Parquet lake (ARGS="--hours 24 
 build: setup ## dbt build the warehouse into $(DWH_DUCKDB_PATH) (ARGS="--full-refresh", ...)
 	@mkdir -p "$(dir $(DWH_DUCKDB_PATH))"
 	$(DBT) build $(DBT_ARGS) $(ARGS)
+
+build-spark: setup java-check ## dbt build on Spark (local mode) into $(DWH_SPARK_WAREHOUSE) (docs/scaling.md)
+	@mkdir -p "$(DWH_SPARK_WAREHOUSE)"
+	$(DBT) build $(DBT_ARGS) --target spark $(ARGS)
+
+java-check: ## Spark needs Java 17+: say so clearly when it is missing
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "Spark needs Java 17 or later on PATH (Debian: apt-get install -y openjdk-17-jre-headless)" >&2; \
+	  exit 1; }
 
 docs-serve: setup ## dbt docs generate and serve on 127.0.0.1:8080 (DOCS_PORT=...)
 	@mkdir -p "$(dir $(DWH_DUCKDB_PATH))"

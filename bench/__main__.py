@@ -24,6 +24,7 @@ BENCHMARKS = (
     "peer",
     "export",
     "dbt_build",
+    "dbt_spark",
     "seed_scale",
     "forecast",
     "dashboard",

@@ -69,16 +69,25 @@ class DbtTiming:
     test_s: float  # summed execution time of data and unit tests
 
 
-def _dbt_build(target_dir: Path, lake_dir: Path, duckdb_path: Path) -> DbtTiming:
+def timed_dbt_build(
+    target_dir: Path, lake_dir: Path, duckdb_path: Path, spark_warehouse: Path | None = None
+) -> DbtTiming:
+    """One `dbt build` into the DuckDB file, or with ``spark_warehouse`` on the spark target."""
     environment = {
         **os.environ,
         "DWH_LAKE_DIR": str(lake_dir),
         "DWH_DUCKDB_PATH": str(duckdb_path),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    target_options = []
+    if spark_warehouse is not None:
+        environment["DWH_SPARK_WAREHOUSE"] = str(spark_warehouse)
+        environment.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        target_options = ["--target", "spark"]
     command = [
         str(DBT),
         "build",
+        *target_options,
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -125,7 +134,7 @@ def _median_timing(timings: list[DbtTiming]) -> DbtTiming:
     )
 
 
-def _lake_spec(
+def lake_spec(
     scale: float, start_utc: datetime, hours: int, seed: int, run_id: str
 ) -> SyntheticLakeSpec:
     ticks_per_pair_per_s = (
@@ -148,7 +157,7 @@ def _spec(
     )
 
 
-def _timing_note(timing: DbtTiming) -> str:
+def timing_note(timing: DbtTiming) -> str:
     return (
         f"dbt's own elapsed after start-up and parse {timing.elapsed_after_parse_s:.1f} s; "
         f"node times summed: models {timing.model_s:.1f} s, tests {timing.test_s:.1f} s"
@@ -171,7 +180,7 @@ class _FullBuildReference:
             self.note = ""
         else:
             self._scale_1_lake = work_dir / "lake-scale-1"
-            write_synthetic_lake(self._scale_1_lake, _lake_spec(1.0, START_UTC, 24, 7, "day"))
+            write_synthetic_lake(self._scale_1_lake, lake_spec(1.0, START_UTC, 24, 7, "day"))
             self.name = "the same full dbt build at scale 1"
             needed_gb = ticks * PANDAS_BYTES_PER_TICK / 2**30
             self.note = f"pandas not run: it would need about {needed_gb:.0f} GiB; "
@@ -180,7 +189,7 @@ class _FullBuildReference:
         if self._scale_1_lake is None:
             return _timed(lambda: compute_all(day_lake))
         duckdb_path = self._work_dir / "warehouse-scale-1.duckdb"
-        timing = _dbt_build(target_dir / "scale-1", self._scale_1_lake, duckdb_path)
+        timing = timed_dbt_build(target_dir / "scale-1", self._scale_1_lake, duckdb_path)
         duckdb_path.unlink()
         return timing.wall_s
 
@@ -193,9 +202,9 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
     with tempfile.TemporaryDirectory(prefix="bench-dbt-") as temporary:
         work_dir = Path(temporary)
         day_lake, next_lake = work_dir / "lake-day", work_dir / "lake-next-hour"
-        written = write_synthetic_lake(day_lake, _lake_spec(scale, START_UTC, 24, 7, "day"))
+        written = write_synthetic_lake(day_lake, lake_spec(scale, START_UTC, 24, 7, "day"))
         shutil.copytree(day_lake, next_lake, copy_function=os.link)
-        next_hour = _lake_spec(scale, START_UTC + timedelta(hours=24), 1, 8, "hour")
+        next_hour = lake_spec(scale, START_UTC + timedelta(hours=24), 1, 8, "hour")
         added = write_synthetic_lake(next_lake, next_hour)
         tiny_lake = work_dir / "lake-tiny"
         tiny = write_synthetic_lake(
@@ -208,11 +217,11 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
         for round_number in range(runs):
             duckdb_path = work_dir / f"warehouse-{round_number}.duckdb"
             target_dir = work_dir / f"target-{round_number}"
-            full.append(_dbt_build(target_dir, day_lake, duckdb_path))
+            full.append(timed_dbt_build(target_dir, day_lake, duckdb_path))
             reference_day.append(reference.seconds(day_lake, target_dir))
-            incremental.append(_dbt_build(target_dir, next_lake, duckdb_path))
+            incremental.append(timed_dbt_build(target_dir, next_lake, duckdb_path))
             duckdb_path.unlink()
-            fixed.append(_dbt_build(target_dir / "tiny", tiny_lake, duckdb_path))
+            fixed.append(timed_dbt_build(target_dir / "tiny", tiny_lake, duckdb_path))
             pandas_tiny.append(_timed(lambda: compute_all(tiny_lake)))
             duckdb_path.unlink()
             print(
@@ -247,7 +256,7 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
             higher_is_better=False,
             runs=runs,
             goal="< 30 s at scale 1 and <= 0.2x the pandas time",
-            notes=notes + _timing_note(full_median),
+            notes=notes + timing_note(full_median),
         ),
         BenchResult(
             benchmark="dbt_build",
@@ -260,7 +269,7 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
             runs=runs,
             goal="well under the full build",
             notes="incremental models reprocess from the newest hour minus lookback_hours (3), "
-            "with partial parsing; " + _timing_note(incremental_median),
+            "with partial parsing; " + timing_note(incremental_median),
         ),
         BenchResult(
             benchmark="dbt_build",
@@ -272,7 +281,7 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
             higher_is_better=False,
             runs=runs,
             goal="reported: what every build pays whatever the data",
-            notes=_timing_note(fixed_median),
+            notes=timing_note(fixed_median),
         ),
         BenchResult(
             benchmark="dbt_build",

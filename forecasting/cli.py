@@ -17,6 +17,11 @@ DEFAULTS = ForecastConfig()
 
 # setting -> help text; every setting is also read from FORECAST_<SETTING> (and YAML --config)
 OPTION_HELP: dict[str, str] = {
+    "target": (
+        "warehouse engine: duckdb (the file below) or spark (the session and warehouse of the"
+        " spark output in dbt_project/profiles.yml, env DWH_SPARK_*;"
+        f" default {DEFAULTS.target})"
+    ),
     "duckdb_path": f"warehouse DuckDB file (env DWH_DUCKDB_PATH; default {DEFAULTS.duckdb_path})",
     "horizon": f"buckets to forecast ahead (default {DEFAULTS.horizon})",
     "season_length": f"season in buckets for SeasonalNaive (default {DEFAULTS.season_length})",

@@ -16,6 +16,7 @@ import yaml
 from forecasting.models import BASELINE_MODELS, OPTIONAL_MODELS
 
 DEFAULT_DUCKDB_PATH = Path("data/warehouse/build.duckdb")
+TARGETS = ("duckdb", "spark")  # the dbt targets forecasting reads from and writes to
 ENV_PREFIX = "FORECAST_"
 
 
@@ -31,6 +32,7 @@ class ForecastConfig:
     ``bin_seconds``, so the same settings work for any dbt ``bin_seconds``.
     """
 
+    target: str = "duckdb"
     duckdb_path: Path = DEFAULT_DUCKDB_PATH
     horizon: int = 60
     season_length: int = 60
@@ -70,6 +72,13 @@ class ForecastConfig:
     def min_series_points(self) -> int:
         """Shortest usable series: enough training before the first cutoff, then the CV span."""
         return self.min_train_points + self.cv_test_size
+
+
+def _target(text: str) -> str:
+    value = text.strip().lower()
+    if value not in TARGETS:
+        raise ValueError(f"must be one of {', '.join(TARGETS)}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -139,6 +148,7 @@ def _model_names(text: str) -> tuple[str, ...]:
 
 # setting name -> parser of its text form (CLI, environment and YAML values all go through it)
 PARSERS: dict[str, Callable[[str], Any]] = {
+    "target": _target,
     "duckdb_path": Path,
     "horizon": _positive_int,
     "season_length": _positive_int,

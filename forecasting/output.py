@@ -60,11 +60,11 @@ def _skipped_frame(skipped: list[SkippedSeries]) -> pd.DataFrame:
 
 
 def settings_json(config: ForecastConfig) -> str:
-    """The run's settings, as recorded in forecast_runs (the warehouse path left out)."""
+    """The run's settings, as recorded in forecast_runs (where the run is stored left out)."""
     settings = {
         name: list(value) if isinstance(value, tuple) else value
         for name, value in asdict(config).items()
-        if name != "duckdb_path"
+        if name not in ("target", "duckdb_path")
     }
     return json.dumps(settings, sort_keys=True)
 

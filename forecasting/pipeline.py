@@ -167,26 +167,22 @@ def _counts_text(counter: Counter[str]) -> str:
 
 
 def run_forecast(config: ForecastConfig, created_at_utc: datetime) -> RunSummary:
-    """Run every stage against ``config.duckdb_path``; raises warehouse.WarehouseError."""
+    """Run every stage against the warehouse of ``config.target``; raises
+    warehouse.WarehouseError."""
     started = time.perf_counter()
     run_id = new_run_id(created_at_utc)
+    store = warehouse.open_warehouse(config)
     log.info(
-        "run_id=%s warehouse=%s models=%s",
-        run_id,
-        config.duckdb_path,
-        ",".join(config.model_names),
+        "run_id=%s warehouse=%s models=%s", run_id, store.location, ",".join(config.model_names)
     )
-    connection = warehouse.connect(config.duckdb_path)
     try:
         counts: dict[str, object] = {}
         with _stage("load", counts):
-            grid = warehouse.read_grid(
-                connection, config.history_buckets, config.exchanges, config.symbols
-            )
+            grid = store.read_grid(config.history_buckets, config.exchanges, config.symbols)
             series_in_grid = int(grid.groupby(["exchange_id", "symbol"]).ngroups)
             counts.update(rows=len(grid), series=series_in_grid)
         if grid.empty:
-            warehouse.ensure_tables(connection)
+            store.ensure_tables()
             log.warning("the grid is empty: nothing to forecast, previous forecasts kept")
             return RunSummary(run_id, 0, 0, 0, 0, 0, (), time.perf_counter() - started, False)
 
@@ -220,7 +216,7 @@ def run_forecast(config: ForecastConfig, created_at_utc: datetime) -> RunSummary
             output = build_output(
                 run_id, created_at_utc, config, series_in_grid, series, forecasts, metrics, skipped
             )
-            expired = warehouse.append_run(connection, output, config.keep_runs_days)
+            expired = store.append_run(output, config.keep_runs_days)
             written = output.frames
             counts.update(
                 forecast_rows=len(written["forecast_prices"]),
@@ -242,4 +238,4 @@ def run_forecast(config: ForecastConfig, created_at_utc: datetime) -> RunSummary
             written=True,
         )
     finally:
-        connection.close()
+        store.close()

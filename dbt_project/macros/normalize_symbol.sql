@@ -12,9 +12,9 @@
     nullif(regexp_extract({{ symbol }}, '(:.+)$', 1), '')
 {%- endmacro %}
 
-{#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). The
-    pattern's backslashes are doubled: a Jinja string literal unescapes them, and a lone `\s` is an
-    invalid escape there (a DeprecationWarning, which pytest's filterwarnings=error makes fatal). -#}
+{#- Whether a raw symbol has a base and a quote ("BASE/QUOTE[:SETTLE]" or "BASE-QUOTE"). -#}
 {% macro symbol_is_parseable(symbol) -%}
-    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', '[^/:\\s-]+[/-][^/:\\s]+(:[^/:\\s]+)?') }}, false)
+    {#- a block, not a string literal: Jinja would read the backslashes as escapes -#}
+    {%- set pattern -%}[^/:\s-]+[/-][^/:\s]+(:[^/:\s]+)?{%- endset -%}
+    coalesce({{ matches_fully('trim(' ~ symbol ~ ')', pattern) }}, false)
 {%- endmacro %}

@@ -114,56 +114,73 @@ def test_checks_catch_a_lying_page(vocabulary: Vocabulary) -> None:
     assert "--no-such-flag" not in vocabulary.cli_options
 
 
-# The DuckDB-only idioms docs/scaling.md inventories, as they are spelled in its table.
-DUCKDB_IDIOMS = {
-    "group by all": r"\bgroup\s+by\s+all\b",
-    "qualify": r"\bqualify\b",
+# SQL that DuckDB runs and Spark does not (or runs differently): models and data tests call the
+# engine-specific macros of dbt_project/macros/dialect.sql instead (docs/scaling.md).
+DUCKDB_ONLY_SQL = {
     "arg_max / arg_min": r"\barg_(?:max|min)\s*\(",
     "struct literal {'k': v}": r"\{\s*'[a-z_]+'\s*:",
+    "row(...)": r"\brow\s*\(",
     "quantile_cont": r"\bquantile_cont\s*\(",
-    "generate_series + unnest": r"\bgenerate_series\s*\(",
+    "generate_series / unnest": r"\b(?:generate_series|unnest)\s*\(",
     "epoch_us / epoch_ms": r"\bepoch_(?:us|ms)\s*\(",
     "to_timestamp(epoch seconds)": r"\bto_timestamp\s*\(",
     "ignore nulls": r"\bignore\s+nulls\b",
     "first(... order by ...)": r"\bfirst\s*\([^()]*\border\s+by\b",
-    "to_hours / to_seconds": r"\bto_(?:hours|seconds)\s*\(",
+    "to_hours / to_seconds / to_minutes": r"\bto_(?:hours|seconds|minutes|days)\s*\(",
     "strftime": r"\bstrftime\s*\(",
-    "timestamptz": r"\btimestamptz\b",
-    "json_extract": r"\bjson_extract\w*\s*\(",
+    "timestamptz / varchar": r"\b(?:timestamptz|varchar)\b",
+    "json_extract / json_valid": r"\bjson_(?:extract\w*|valid)\s*\(",
     "string_agg": r"\bstring_agg\s*\(",
-    "any_value": r"\bany_value\s*\(",
-    "mode()": r"\bmode\s*\(",
+    "list functions": r"\b(?:list_\w+|string_split|array_to_string)\s*\(",
+    "regexp_full_match": r"\bregexp_full_match\s*\(",
     "timezone()": r"\btimezone\s*\(",
+    "integer division //": r"//",
+    "not materialized": r"\bnot\s+materialized\b",
+    "isinf / isfinite": r"\bis(?:inf|finite)\s*\(",
 }
 JINJA_OR_COMMENT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|--[^\n]*", re.S)
-IDIOM_ROW = re.compile(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|$", re.M)
 MACRO_ROW = re.compile(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \|", re.M)
+DBT_SQL = REPO / "dbt_project"
 
 
-def model_idioms() -> dict[str, set[str]]:
+def duckdb_only_sql() -> dict[str, set[str]]:
     found = {}
-    for path in sorted((REPO / "dbt_project" / "models").rglob("*.sql")):
+    for path in sorted([*(DBT_SQL / "models").rglob("*.sql"), *(DBT_SQL / "tests").rglob("*.sql")]):
         sql = JINJA_OR_COMMENT.sub(" ", path.read_text(encoding="utf-8").lower())
-        idioms = {name for name, pattern in DUCKDB_IDIOMS.items() if re.search(pattern, sql)}
+        idioms = {name for name, pattern in DUCKDB_ONLY_SQL.items() if re.search(pattern, sql)}
         if idioms:
-            found[path.stem] = idioms
+            found[str(path.relative_to(DBT_SQL))] = idioms
     return found
 
 
-def test_scaling_lists_every_duckdb_idiom_in_the_models() -> None:
-    section = page_text("scaling.md").split("### DuckDB-only SQL left in the models", 1)[1]
-    documented = {
-        model: {idiom.strip() for idiom in idioms.split(", ")}
-        for model, idioms in IDIOM_ROW.findall(section.split("What each becomes", 1)[0])
-    }
-    assert documented == model_idioms(), (
-        "docs/scaling.md's table of DuckDB idioms per model is out of date; it should read:\n"
-        + "\n".join(f"| `{m}` | {', '.join(sorted(i))} |" for m, i in model_idioms().items())
+def test_models_and_data_tests_hold_no_duckdb_only_sql() -> None:
+    assert duckdb_only_sql() == {}, (
+        "DuckDB-only SQL in models or data tests (call a macro of macros/dialect.sql instead, "
+        "or add one with a duckdb and a spark version):\n"
+        + "\n".join(f"{path}: {', '.join(sorted(found))}" for path, found in duckdb_only_sql().items())
     )
 
 
+def test_the_engine_check_catches_duckdb_only_sql() -> None:
+    sql = JINJA_OR_COMMENT.sub(" ", "select arg_max(a, b), epoch_us(t) // 60 -- to_hours(1)")
+    found = {name for name, pattern in DUCKDB_ONLY_SQL.items() if re.search(pattern, sql)}
+    assert found == {"arg_max / arg_min", "epoch_us / epoch_ms", "integer division //"}
+
+
+def test_every_dialect_macro_has_a_version_per_engine() -> None:
+    dialect = (DBT_SQL / "macros" / "dialect.sql").read_text(encoding="utf-8")
+    defined = set(re.findall(r"\{%-?\s*macro\s+([a-z_]+)\s*\(", dialect))
+    dispatched = set(re.findall(r"adapter\.dispatch\('([a-z_]+)'\)", dialect))
+    assert dispatched, "no dispatched macro found in macros/dialect.sql"
+    missing = {
+        name: [engine for engine in ("default", "spark") if f"{engine}__{name}" not in defined]
+        for name in dispatched
+    }
+    assert {name: engines for name, engines in missing.items() if engines} == {}
+
+
 def test_scaling_names_only_existing_macros() -> None:
-    section = page_text("scaling.md").split("### Macros that isolate DuckDB SQL", 1)[1]
+    section = page_text("scaling.md").split("### What differs, and where", 1)[1]
     section = section.split("###", 1)[0]
     named = {name.strip("` ") for cell in MACRO_ROW.findall(section) for name in cell.split(",")}
     macro_sql = "".join(

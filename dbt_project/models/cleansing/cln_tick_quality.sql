@@ -18,7 +18,8 @@ staged_ticks as {{ inlined() }} (
     where
         rejection_reason is null
         and tick_hour_utc >= {{ window_start }} - {{ interval_of(1, 'hour') }}
-        and ingestion_ts_utc >= {{ window_start }} - {{ interval_of(var('replay_window_s'), 'second') }}
+        and ingestion_ts_utc
+        >= {{ window_start }} - {{ interval_of(var('replay_window_s'), 'second') }}
 ),
 
 -- Each check below first finds the (rare) keys that occur more than once with one aggregation,

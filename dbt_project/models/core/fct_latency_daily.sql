@@ -32,7 +32,8 @@ aggregated as (
         {{ exact_quantiles('latency_ms', [0.5, 0.95, 0.99]) }} filter (where latency_ms >= 0)
             as latency_percentiles,
         count(*) filter (where latency_ms < 0) as negative_latency_count,
-        -{{ exact_quantile('latency_ms', 0.5) }} filter (where latency_ms < 0) as clock_skew_estimate_ms,
+        -{{ exact_quantile('latency_ms', 0.5) }} filter (where latency_ms < 0)
+            as clock_skew_estimate_ms,
         count(*) filter (where exchange_ts_utc is null) as missing_exchange_ts_count,
         count(*) filter (where latency_ms > {{ var('latency_limit_ms') }})
             as latency_over_limit_count,

@@ -41,7 +41,8 @@ recent_actuals as (
     cross join newest_bucket
     where
         market_grid.bucket_start_utc
-        > newest_bucket.newest_bucket_start_utc - {{ interval_of(var('forecast_actual_hours'), 'hour') }}
+        > newest_bucket.newest_bucket_start_utc
+        - {{ interval_of(var('forecast_actual_hours'), 'hour') }}
 ),
 
 chosen_models as (

@@ -40,7 +40,8 @@ final as (
         on market_grid.exchange_id = exchanges.exchange_id
     where
         market_grid.bucket_start_utc
-        > newest_bucket.newest_bucket_start_utc - {{ interval_of(var('price_window_hours'), 'hour') }}
+        > newest_bucket.newest_bucket_start_utc
+        - {{ interval_of(var('price_window_hours'), 'hour') }}
 )
 
 select * from final

@@ -34,7 +34,8 @@ pair_minutes as (
     where
         aligned.price_diff_pct is not null
         and aligned.bucket_start_utc
-        > newest_bucket.newest_bucket_start_utc - {{ interval_of(var('price_window_hours'), 'hour') }}
+        > newest_bucket.newest_bucket_start_utc
+        - {{ interval_of(var('price_window_hours'), 'hour') }}
 ),
 
 pair_minute_counts as (

@@ -34,8 +34,17 @@ source as (
     ]) }}
 ),
 
+-- Only runs whose forecast_runs row exists: the forecaster writes that row last, so a run that
+-- stopped midway (possible on Spark, where a run's tables are not written in one transaction) is
+-- not read.
+complete_runs as (
+    select run_id from {{ ref('stg_forecast__runs') }}
+),
+
 final as (
-    select * from source
+    select source.*
+    from source
+    inner join complete_runs on source.run_id = complete_runs.run_id
 )
 
 select * from final
