@@ -121,6 +121,7 @@ def _duckdb_columns() -> dict[str, list[tuple[str, str]]]:
 
 
 @pytest.mark.slow
+@pytest.mark.spark
 @pytest.mark.timeout(4 * SUBPROCESS_SECONDS)
 def test_runs_are_added_to_parquet_tables_of_the_spark_warehouse(tmp_path: Path) -> None:
     warehouse_dir = tmp_path / "spark"
