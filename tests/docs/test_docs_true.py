@@ -157,7 +157,9 @@ def test_models_and_data_tests_hold_no_duckdb_only_sql() -> None:
     assert duckdb_only_sql() == {}, (
         "DuckDB-only SQL in models or data tests (call a macro of macros/dialect.sql instead, "
         "or add one with a duckdb and a spark version):\n"
-        + "\n".join(f"{path}: {', '.join(sorted(found))}" for path, found in duckdb_only_sql().items())
+        + "\n".join(
+            f"{path}: {', '.join(sorted(found))}" for path, found in duckdb_only_sql().items()
+        )
     )
 
 
