@@ -102,7 +102,7 @@ def tick_rows(
         ms if present else None
         for ms, present in zip(exchange_ms.tolist(), has_exchange_time.tolist(), strict=True)
     ]
-    exchange_texts = [
+    exchange_texts: list[object] = [
         text if present else None
         for text, present in zip(
             iso_ms_texts(exchange_ms * 1000), has_exchange_time.tolist(), strict=True
