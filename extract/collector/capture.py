@@ -42,6 +42,8 @@ MALFORMED_EVENT_INTERVAL_US = 10_000_000
 # the fast path)
 LandingRow = tuple[str, Any, TickerValues, Any]
 _SAMPLE_CHARS = 200
+# Tick(...) runs the NamedTuple's Python-level __new__; once per tick, the tuple is built directly
+_new_tick = tuple.__new__
 
 
 class TickSink(Protocol):
@@ -170,12 +172,17 @@ class ExchangeCapture:
             text = data if type(data) is str else None
             size = len(text) if text is not None else len(data) if isinstance(data, bytes) else 0
             self.stats.bytes += size
+            if (
+                fast_frame is not None
+                and text is not None
+                and fast_frame(connection, text, arrival_us)
+            ):
+                client.last_message_at = arrival_us // 1000  # what ccxt's handler records
+                return
+            # for the ticker handlers ccxt calls while it handles this frame
             self._arrival_us = arrival_us
             self._frame_connection = connection
             self._frame_text = text
-            if fast_frame is not None and text is not None and fast_frame(connection, text):
-                client.last_message_at = arrival_us // 1000  # what ccxt's handler records
-                return
             try:
                 original(message)
             except Exception as error:
@@ -325,7 +332,7 @@ class ExchangeCapture:
         connection = self._frame_connection
         if connection is not None and self.spec.fast_path is not None:
             self._learn_fast_symbols(connection, rows)
-        self._land_frame(rows, frame)
+        self._land_frame(rows, frame, connection, self._arrival_us, self._frame_text)
 
     def _learn_fast_symbols(self, connection: Connection, rows: list[LandingRow]) -> None:
         """After ccxt parsed a market's ticker on this connection, its later frames may take the
@@ -352,7 +359,7 @@ class ExchangeCapture:
                     fast=list(fast[1:]),
                 )
 
-    def _fast_frame(self, connection: Connection, text: str) -> bool:
+    def _fast_frame(self, connection: Connection, text: str, arrival_us: int) -> bool:
         """Land a ticker frame without ccxt when every ticker in it is of a market ccxt already
         mapped on this connection; False leaves the frame to ccxt (which also sees anything
         undecodable, so malformed frames are counted as before)."""
@@ -380,16 +387,21 @@ class ExchangeCapture:
         except Exception:
             return False
         self.stats.fast_path_ticks += len(rows)
-        self._land_frame(rows, frame)
+        self._land_frame(rows, frame, connection, arrival_us, text)
         return True
 
-    def _land_frame(self, rows: list[LandingRow], frame: Any) -> None:
+    def _land_frame(
+        self,
+        rows: list[LandingRow],
+        frame: Any,
+        connection: Connection | None,
+        arrival_us: int,
+        text: str | None,
+    ) -> None:
         if not rows:
             return
-        connection = self._frame_connection
-        arrival_us = self._arrival_us
         # A frame that carried one ticker is its raw record; otherwise each ticker's own JSON.
-        frame_text = self._frame_text if len(rows) == 1 else None
+        frame_text = text if len(rows) == 1 else None
         self._land(rows, arrival_us, "ws", connection, frame_text, frame)
         if connection is not None:
             connection.ticks += len(rows)
@@ -419,53 +431,61 @@ class ExchangeCapture:
         """Hand one Tick per row to the sink; reception text and connection are the frame's."""
         arrival_text = self._arrival_clock.from_us(arrival_us)
         connection_id = connection.connection_id if connection is not None else None
-        spec = self.spec
+        exchange_id = self.exchange_id
+        stats = self.stats
+        last_raw = self._last_raw
+        sink_tick = self.sink.tick
         for symbol, raw, values, unified in rows:
             # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
             fingerprint = frame_text if frame_text is not None else raw
-            if fingerprint is not None and self._last_raw.get(symbol) == fingerprint:
-                self.stats.duplicates += 1
-            self._last_raw[symbol] = fingerprint
-            exchange_ts = exchange_time_ms(spec, raw, frame, unified)
+            if fingerprint is not None and last_raw.get(symbol) == fingerprint:
+                stats.duplicates += 1
+            last_raw[symbol] = fingerprint
+            exchange_ts = exchange_time_ms(self.spec, raw, frame, unified)
             exchange_text = None
+            exchange_ts_source = "missing"
             if exchange_ts is not None:
                 exchange_text = self._exchange_clock.from_ms(exchange_ts)
+                exchange_ts_source = "exchange"
                 previous = self._last_exchange_ts.get(symbol)
                 if previous is not None and exchange_ts < previous:
-                    self.stats.out_of_order += 1
+                    stats.out_of_order += 1
                 else:
                     self._last_exchange_ts[symbol] = exchange_ts
             raw_json = None
             if self.store_raw_json:
                 raw_json = frame_text or json.dumps(raw, separators=(",", ":"), default=str)
-            last = values.last
-            self.sink.tick(
-                Tick(
-                    arrival_text,
-                    self.exchange_id,
-                    symbol,
-                    self.market_types.get(symbol),
-                    last,
-                    values.bid,
-                    values.ask,
-                    last,
-                    values.open,
-                    values.high,
-                    values.low,
-                    values.base_volume,
-                    values.quote_volume,
-                    exchange_ts,
-                    exchange_text,
-                    raw_json,
-                    arrival_us,
-                    "exchange" if exchange_ts is not None else "missing",
-                    source,
-                    connection_id,
+            _, last, bid, ask, open_, high, low, base_volume, quote_volume = values
+            sink_tick(
+                _new_tick(
+                    Tick,
+                    (
+                        arrival_text,
+                        exchange_id,
+                        symbol,
+                        self.market_types.get(symbol),
+                        last,
+                        bid,
+                        ask,
+                        last,
+                        open_,
+                        high,
+                        low,
+                        base_volume,
+                        quote_volume,
+                        exchange_ts,
+                        exchange_text,
+                        raw_json,
+                        arrival_us,
+                        exchange_ts_source,
+                        source,
+                        connection_id,
+                    ),
                 )
             )
-            self.stats.ticks += 1
             self.last_tick_by_symbol[symbol] = arrival_us
-            self.last_tick_us = arrival_us
+        stats.ticks += len(rows)
+        self.last_tick_us = arrival_us
 
 
 def _ccxt_values(ticker: dict[str, Any]) -> TickerValues:
