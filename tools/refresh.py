@@ -62,7 +62,7 @@ DBT_BUILD: Final = (
     "--exclude",
     "resource_type:unit_test",
 )
-FORECAST_MARTS: Final = ("stg_forecast__prices+", "stg_forecast__metrics+")
+FORECAST_MARTS: Final = ("stg_forecast__runs+", "stg_forecast__prices+", "stg_forecast__metrics+")
 # Newest usable tick (not quarantined) of the published warehouse.
 NEWEST_TICK_SQL: Final = (
     "select max(ingestion_ts_utc) from staging.stg_lake__market_ticks "

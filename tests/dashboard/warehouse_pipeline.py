@@ -53,7 +53,7 @@ FORECAST_ARGS = (
     "--test-windows",
     "1",
 )
-FORECAST_MARTS = ("stg_forecast__prices+", "stg_forecast__metrics+")
+FORECAST_MARTS = ("stg_forecast__runs+", "stg_forecast__prices+", "stg_forecast__metrics+")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ FAST = ["--horizon", "12", "--cv-step", "12", "--validation-windows", "1", "--te
         "--season-length", "30", "--window-size", "12", "--min-train-points", "60",
         "--n-jobs", "1"]  # fmt: skip
 # the forecast staging models and everything downstream of them (the two forecast marts)
-FORECAST_MARTS = ["--select", "stg_forecast__prices+", "stg_forecast__metrics+"]
+FORECAST_MARTS = [
+    "--select",
+    "stg_forecast__runs+",
+    "stg_forecast__prices+",
+    "stg_forecast__metrics+",
+]
 
 
 @pytest.mark.slow
