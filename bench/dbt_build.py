@@ -32,7 +32,7 @@ import psutil
 
 from bench.pandas_reference import compute_all
 from bench.result import BenchResult
-from tests.fixtures.lake import SyntheticLakeSpec, write_synthetic_lake
+from tests.fixtures.lake import LakeFiles, SyntheticLakeSpec, write_synthetic_lake
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT = REPO_ROOT / ".venv" / "bin" / "dbt"
@@ -194,6 +194,18 @@ class _FullBuildReference:
         return timing.wall_s
 
 
+def write_day_and_next_hour(
+    work_dir: Path, scale: float
+) -> tuple[Path, Path, LakeFiles, LakeFiles]:
+    """The 24 h lake, and beside it (hard links) the same lake plus the next hour."""
+    day_lake, next_lake = work_dir / "lake-day", work_dir / "lake-next-hour"
+    written = write_synthetic_lake(day_lake, lake_spec(scale, START_UTC, 24, 7, "day"))
+    shutil.copytree(day_lake, next_lake, copy_function=os.link)
+    next_hour = lake_spec(scale, START_UTC + timedelta(hours=24), 1, 8, "hour")
+    added = write_synthetic_lake(next_lake, next_hour)
+    return day_lake, next_lake, written, added
+
+
 def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
     """Median of ``runs`` rounds; each builds a fresh warehouse (fresh target, so a full parse)
     from the 24 h lake, then the same warehouse incrementally from the lake plus one hour, and
@@ -201,11 +213,7 @@ def run(scale: float = 1.0, runs: int = RUNS) -> list[BenchResult]:
     node) remains."""
     with tempfile.TemporaryDirectory(prefix="bench-dbt-") as temporary:
         work_dir = Path(temporary)
-        day_lake, next_lake = work_dir / "lake-day", work_dir / "lake-next-hour"
-        written = write_synthetic_lake(day_lake, lake_spec(scale, START_UTC, 24, 7, "day"))
-        shutil.copytree(day_lake, next_lake, copy_function=os.link)
-        next_hour = lake_spec(scale, START_UTC + timedelta(hours=24), 1, 8, "hour")
-        added = write_synthetic_lake(next_lake, next_hour)
+        day_lake, next_lake, written, added = write_day_and_next_hour(work_dir, scale)
         tiny_lake = work_dir / "lake-tiny"
         tiny = write_synthetic_lake(
             tiny_lake, _spec(START_UTC, 1, TINY_TICKS_PER_PAIR_PER_S, 9, "t")

@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
-from bench.dbt_build import START_UTC, DbtTiming, lake_spec, timed_dbt_build, timing_note
+from bench.dbt_build import DbtTiming, timed_dbt_build, timing_note, write_day_and_next_hour
 from bench.result import BenchResult
-from tests.fixtures.lake import write_synthetic_lake
 
 
 def run(scale: float = 1.0) -> list[BenchResult]:
     with tempfile.TemporaryDirectory(prefix="bench-dbt-spark-") as temporary:
         work_dir = Path(temporary)
-        day_lake, next_lake = work_dir / "lake-day", work_dir / "lake-next-hour"
-        written = write_synthetic_lake(day_lake, lake_spec(scale, START_UTC, 24, 7, "day"))
-        shutil.copytree(day_lake, next_lake, copy_function=os.link)
-        next_hour = lake_spec(scale, START_UTC + timedelta(hours=24), 1, 8, "hour")
-        added = write_synthetic_lake(next_lake, next_hour)
+        day_lake, next_lake, written, added = write_day_and_next_hour(work_dir, scale)
         print(f"lake: {written.tick_count:,} ticks, +1 h {added.tick_count:,}", file=sys.stderr)
 
         timings: dict[str, tuple[DbtTiming, DbtTiming]] = {}
