@@ -10,6 +10,11 @@ one test: the same columns and rows on both engines, floats within 1e-9 relative
 (tests/fixtures/table_parity.py); a failure names the model, the columns and the first rows that
 differ.
 
+Both builds run as ``dbt build -> forecast -> dbt build``: after the full build, the two fixed
+forecast runs of tests/fixtures/forecast_runs.py are written into each warehouse (DuckDBWarehouse,
+SparkWarehouse) and the forecast models are built again, so the forecast marts are compared with
+rows (a test checks they have some on DuckDB).
+
 Spark needs Java: without it these tests fail (they are not skipped), saying so.
 """
 
@@ -25,6 +30,8 @@ import duckdb
 import pytest
 
 from extract.export.cli import main as export_main
+from forecasting.warehouse import DuckDBWarehouse
+from tests.fixtures.forecast_runs import FORECAST_SELECTION, append_parity_forecast_runs
 from tests.fixtures.known_lake import write_known_lake
 from tests.fixtures.messy_market import write_messy_landing_db
 from tests.fixtures.spark_warehouse import (
@@ -71,8 +78,11 @@ class ParityBuilds:
 
     def timings(self) -> str:
         return (
-            f"DuckDB build {self.duckdb_seconds:.1f} s; Spark build {self.spark.seconds:.1f} s "
-            f"(dbt {self.spark.summary.get('dbt_seconds')} s, the rest JVM start and view export)"
+            f"DuckDB builds {self.duckdb_seconds:.1f} s; Spark build {self.spark.seconds:.1f} s "
+            f"(dbt {self.spark.summary.get('dbt_seconds')} s, forecast runs written in "
+            f"{self.spark.summary.get('forecast_write_seconds')} s, forecast models' dbt build "
+            f"{self.spark.summary.get('forecast_dbt_seconds')} s, the rest JVM start and view "
+            "export)"
         )
 
 
@@ -86,8 +96,14 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> ParityBuilds:
     duckdb_path = root / "duckdb" / "warehouse.duckdb"
     started = time.monotonic()
     build_warehouse(lake_dir, duckdb_path)
+    warehouse = DuckDBWarehouse(duckdb_path)
+    try:
+        append_parity_forecast_runs(warehouse)
+    finally:
+        warehouse.close()
+    build_warehouse(lake_dir, duckdb_path, extra_args=["--select", *FORECAST_SELECTION])
     duckdb_seconds = time.monotonic() - started
-    spark = build_spark_warehouse(lake_dir, root / "spark")
+    spark = build_spark_warehouse(lake_dir, root / "spark", forecast_runs=True)
     keys = unique_keys(dbt_target_dir(duckdb_path) / "manifest.json")
     result = ParityBuilds(duckdb_path, duckdb_seconds, spark, keys)
     (root / "timings.json").write_text(
@@ -106,6 +122,8 @@ def duckdb_warehouse(builds: ParityBuilds) -> Iterator[duckdb.DuckDBPyConnection
 def test_spark_build_has_no_failed_nodes(builds: ParityBuilds) -> None:
     print(builds.timings())
     assert builds.spark.summary["dbt_exception"] is None, builds.spark.summary
+    assert builds.spark.summary["forecast_dbt_exception"] is None, builds.spark.summary
+    assert builds.spark.summary["forecast_runs_written"] == 2, builds.spark.summary
     assert builds.spark.nodes, f"dbt recorded no node (output: {builds.spark.output_log})"
     if builds.spark.failed_nodes():
         pytest.fail(
@@ -124,6 +142,26 @@ def test_every_model_of_the_compared_layers_is_compared(builds: ParityBuilds) ->
         if node["resource_type"] == "model" and node["fqn"][1] in PARITY_LAYERS
     }
     assert in_manifest == set(MODELS)
+
+
+FORECAST_MARTS = {
+    "marts.mart_forecast_accuracy": "true",
+    "marts.mart_forecast_outcomes": "true",
+    "marts.mart_forecast_track_record": "runs = 2",
+    "marts.mart_forecast_vs_actual": "is_forecast and actual_price is not null",
+}
+
+
+def test_forecast_marts_have_rows_to_compare(
+    duckdb_warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    """The forecast runs reach the forecast marts (else their parity would compare nothing):
+    rows, forecasts matched to actuals, a track record of both runs."""
+    assert set(FORECAST_MARTS) <= set(MODELS)
+    for mart, condition in FORECAST_MARTS.items():
+        query = f"select count(*) from {mart} where {condition}"
+        [(count,)] = duckdb_warehouse.execute(query).fetchall()  # fetched: the connection is shared
+        assert count > 0, f"{mart} has no rows where {condition}"
 
 
 @pytest.mark.parametrize("model", MODELS)
