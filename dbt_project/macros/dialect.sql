@@ -208,28 +208,6 @@
     struct({{ expressions | join(', ') }})
 {%- endmacro %}
 
-{#- Rows of the timestamps from start to stop inclusive, every step seconds, as column_name. -#}
-{% macro timestamp_series(start_expression, stop_expression, step_seconds, column_name) -%}
-    {{ return(adapter.dispatch('timestamp_series')(
-        start_expression, stop_expression, step_seconds, column_name
-    )) }}
-{%- endmacro %}
-
-{% macro default__timestamp_series(start_expression, stop_expression, step_seconds, column_name) -%}
-    unnest(generate_series(
-        {{ start_expression }}, {{ stop_expression }}, to_seconds({{ step_seconds }})
-    )) as {{ column_name }}
-{%- endmacro %}
-
-{% macro spark__timestamp_series(start_expression, stop_expression, step_seconds, column_name) -%}
-    explode(case
-        when {{ start_expression }} <= {{ stop_expression }} then sequence(
-            {{ start_expression }}, {{ stop_expression }},
-            make_dt_interval(0, 0, 0, {{ step_seconds }})
-        )
-    end) as {{ column_name }}
-{%- endmacro %}
-
 {#- The number of distinct (a, b, ...) tuples in a named window. -#}
 {% macro distinct_count_in_window(expressions, window_name) -%}
     {{ return(adapter.dispatch('distinct_count_in_window')(expressions, window_name)) }}
