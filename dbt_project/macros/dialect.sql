@@ -379,3 +379,18 @@
 {% macro spark__list_item(list_expression, position) -%}
     element_at({{ list_expression }}, {{ position }})
 {%- endmacro %}
+
+{#- How a mart that only reshapes core tables is stored: a view on DuckDB (nothing to rewrite on
+    each build; the serving file holds its query), a table on Spark (Parquet under the warehouse
+    directory, which any reader can open; a Spark view can only be read through Spark). -#}
+{% macro reshaping_materialization() -%}
+    {{ return(adapter.dispatch('reshaping_materialization')()) }}
+{%- endmacro %}
+
+{% macro default__reshaping_materialization() -%}
+    {{ return('view') }}
+{%- endmacro %}
+
+{% macro spark__reshaping_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- Connection health per (kpi_date_utc, exchange_id): every exchange-day with observed time or an
 -- event, zero-filled for days without disconnects; observed and unobserved time side by side.

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- Grid coverage per (kpi_date_utc, exchange_id, symbol) with the market's base and quote asset.
 with

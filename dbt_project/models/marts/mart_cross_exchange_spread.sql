@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- Cross-exchange spread at aligned timestamps, one row per (bucket_start_utc, symbol); outlier
 -- prints are left out of price_diff_* and kept in unfiltered_*.

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- What the data-quality policy quarantined, flagged and monitored per (kpi_date_utc, exchange_id,
 -- check_name), for the dashboard's data-quality view (fct_data_quality_daily), with the kind and

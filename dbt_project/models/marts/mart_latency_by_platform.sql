@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- Latency per (kpi_date_utc, exchange_id, symbol) with the market's base and quote asset; the
 -- latency statistics cover latency_sample_count samples (negative ones and ticks without an

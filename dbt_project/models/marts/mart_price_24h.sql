@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- Grid prices for the price_window_hours (24) before the newest grid bucket, per
 -- (bucket_start_utc, exchange_id, symbol); binance first (exchange_sort_order = 0).

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=reshaping_materialization()) }}
 
 -- The largest price difference of each exchange pair per market, over the price_window_hours (24)
 -- before the newest aligned bucket: one row per (symbol, exchange_pair), so a pair shows once
