@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -89,24 +90,33 @@ def profile_parameters(profiles_file: Path = PROFILES_FILE) -> dict[str, str]:
     return {str(name): str(value) for name, value in rendered["server_side_parameters"].items()}
 
 
-def _check_java() -> None:
+def java_problem() -> str | None:
+    """Why Spark cannot start here (no working ``java``), or None."""
     java_home = os.environ.get("JAVA_HOME")
-    if java_home and not (Path(java_home) / "bin" / "java").is_file():
-        problem = f"JAVA_HOME={java_home} has no bin/java"
-    elif not java_home and shutil.which("java") is None:
-        problem = "no java on PATH and JAVA_HOME is not set"
-    else:
-        return
-    raise WarehouseError(
-        f"--target spark runs Spark, which needs Java 17 or 21: {problem}; install a JDK"
-        " (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
-    )
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).is_file():
+        where = (
+            f"JAVA_HOME={java_home} has no bin/java"
+            if java_home
+            else "no java on PATH and JAVA_HOME is not set"
+        )
+        return (
+            f"no Java runtime ({where}): Spark (pyspark 4) needs Java 17 or 21; install a JDK"
+            " (e.g. apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+    try:
+        subprocess.run([java, "-version"], capture_output=True, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"{java} -version failed: {error}"
+    return None
 
 
 def start_session(parameters: Mapping[str, str]) -> SparkSession:
     """A session built as dbt-spark's ``session`` method builds it: Hive support, then every
     server-side parameter (one session per process: the JVM keeps its first warehouse)."""
-    _check_java()
+    problem = java_problem()
+    if problem is not None:
+        raise WarehouseError(f"--target spark runs Spark, which needs Java 17 or 21: {problem}")
     builder = SparkSession.builder.enableHiveSupport()
     for name, value in parameters.items():
         builder = builder.config(name, value)
