@@ -170,7 +170,8 @@
 {% macro spark__prepare_lake() -%}
     {%- if execute -%}
         {%- do run_query("create schema if not exists lake") -%}
-        {%- for table_name in ['market_ticks', 'connection_events'] -%}
+        {%- for node in graph.sources.values() if node.source_name == 'lake' -%}
+            {%- set table_name = node.name -%}
             {%- set relation = source('lake', table_name) -%}
             {%- set columns = [] -%}
             {%- for column_name, data_type in lake_source_columns(table_name) -%}
