@@ -38,9 +38,9 @@ from extract.exchanges.spec import TickerValues
 from extract.timeutil import epoch_us_now
 
 MALFORMED_EVENT_INTERVAL_US = 10_000_000
-# one ticker to land: symbol, raw ticker (ccxt's info), its values, ccxt's unified ticker (None on
-# the fast path)
-LandingRow = tuple[str, Any, TickerValues, Any]
+# one ticker to land: symbol, raw ticker (ccxt's info; None when read straight from the frame's
+# text), its values, the exchange's time in epoch ms (None when it sent none)
+LandingRow = tuple[str, Any, TickerValues, int | None]
 _SAMPLE_CHARS = 200
 # Tick(...) runs the NamedTuple's Python-level __new__; once per tick, the tuple is built directly
 _new_tick = tuple.__new__
@@ -325,14 +325,19 @@ class ExchangeCapture:
 
     def _land_ccxt_frame(self, collected: list[tuple[str, Any]], frame: Any) -> None:
         rows = [
-            (symbol, ticker.get("info"), _ccxt_values(ticker), ticker)
+            self._ccxt_row(symbol, ticker, frame)
             for symbol, ticker in collected
             if isinstance(ticker, dict)
         ]
         connection = self._frame_connection
         if connection is not None and self.spec.fast_path is not None:
             self._learn_fast_symbols(connection, rows)
-        self._land_frame(rows, frame, connection, self._arrival_us, self._frame_text)
+        self._land_frame(rows, connection, self._arrival_us, self._frame_text)
+
+    def _ccxt_row(self, symbol: str, ticker: dict[str, Any], frame: Any) -> LandingRow:
+        raw = ticker.get("info")
+        exchange_ts = exchange_time_ms(self.spec, raw, frame, ticker)
+        return (symbol, raw, _ccxt_values(ticker), exchange_ts)
 
     def _learn_fast_symbols(self, connection: Connection, rows: list[LandingRow]) -> None:
         """After ccxt parsed a market's ticker on this connection, its later frames may take the
@@ -362,13 +367,24 @@ class ExchangeCapture:
     def _fast_frame(self, connection: Connection, text: str, arrival_us: int) -> bool:
         """Land a ticker frame without ccxt when every ticker in it is of a market ccxt already
         mapped on this connection; False leaves the frame to ccxt (which also sees anything
-        undecodable, so malformed frames are counted as before)."""
+        undecodable, so malformed frames are counted as before). A frame the exchange's typed
+        reading takes is not decoded into dicts at all."""
         fast_path = self.spec.fast_path
         assert fast_path is not None
         # ccxt's client decodes only text that starts with '{' or '[' and hands anything else to
         # the exchange undecoded (orjson would also take, e.g., leading whitespace)
         if not text.startswith("{"):
             return False
+        if fast_path.single_ticker is not None:
+            single = fast_path.single_ticker(text)
+            if single is not None:
+                symbol = connection.fast_symbols.get(single[0].market_id)
+                if symbol is None:
+                    return False
+                self.stats.fast_path_ticks += 1
+                self._land_frame([(symbol, None, *single)], connection, arrival_us, text)
+                return True
+        spec = self.spec
         try:
             frame = orjson.loads(text)
             raws = fast_path.raw_tickers(frame)
@@ -383,17 +399,16 @@ class ExchangeCapture:
                 symbol = symbols.get(values.market_id)
                 if symbol is None:
                     return False
-                rows.append((symbol, raw, values, None))
+                rows.append((symbol, raw, values, exchange_time_ms(spec, raw, frame)))
         except Exception:
             return False
         self.stats.fast_path_ticks += len(rows)
-        self._land_frame(rows, frame, connection, arrival_us, text)
+        self._land_frame(rows, connection, arrival_us, text)
         return True
 
     def _land_frame(
         self,
         rows: list[LandingRow],
-        frame: Any,
         connection: Connection | None,
         arrival_us: int,
         text: str | None,
@@ -402,7 +417,7 @@ class ExchangeCapture:
             return
         # A frame that carried one ticker is its raw record; otherwise each ticker's own JSON.
         frame_text = text if len(rows) == 1 else None
-        self._land(rows, arrival_us, "ws", connection, frame_text, frame)
+        self._land(rows, arrival_us, "ws", connection, frame_text)
         if connection is not None:
             connection.ticks += len(rows)
             connection.last_tick_us = arrival_us
@@ -416,8 +431,7 @@ class ExchangeCapture:
 
     def record_rest_ticker(self, symbol: str, ticker: Any, received_us: int) -> None:
         if isinstance(ticker, dict):
-            row = (symbol, ticker.get("info"), _ccxt_values(ticker), ticker)
-            self._land([row], received_us, "rest", None, None, None)
+            self._land([self._ccxt_row(symbol, ticker, None)], received_us, "rest", None, None)
 
     def _land(
         self,
@@ -426,7 +440,6 @@ class ExchangeCapture:
         source: str,
         connection: Connection | None,
         frame_text: str | None,
-        frame: Any,
     ) -> None:
         """Hand one Tick per row to the sink; reception text and connection are the frame's."""
         arrival_text = self._arrival_clock.from_us(arrival_us)
@@ -435,13 +448,12 @@ class ExchangeCapture:
         stats = self.stats
         last_raw = self._last_raw
         sink_tick = self.sink.tick
-        for symbol, raw, values, unified in rows:
+        for symbol, raw, values, exchange_ts in rows:
             # a repeated frame (or, for multi-ticker frames, a repeated raw ticker) is a duplicate
             fingerprint = frame_text if frame_text is not None else raw
             if fingerprint is not None and last_raw.get(symbol) == fingerprint:
                 stats.duplicates += 1
             last_raw[symbol] = fingerprint
-            exchange_ts = exchange_time_ms(self.spec, raw, frame, unified)
             exchange_text = None
             exchange_ts_source = "missing"
             if exchange_ts is not None:

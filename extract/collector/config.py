@@ -138,6 +138,9 @@ class CollectorConfig:
         at_least(0),
     )
     store_raw_json: bool = option(True, "keep the exchange's raw ticker in raw_json")
+    uvloop: bool = option(
+        True, "run each worker's event loop on uvloop where installed (--no-uvloop: asyncio's own)"
+    )
     backfill: bool = option(
         True, "repair gaps from REST 1-minute OHLCV at start and after reconnects"
     )

@@ -24,7 +24,7 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from extract.collector.config import CollectorConfig, ConfigError
@@ -193,6 +193,7 @@ async def run_worker(
         worker=worker_id,
         exchanges=",".join(exchanges),
         db=str(db_path),
+        event_loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
     )
     pipeline.start()
     status = asyncio.create_task(
@@ -288,7 +289,22 @@ def main(argv: Sequence[str]) -> int:
         return 2
     configure(config.log_level, config.log_file)
     exchanges = [name for name in args.exchanges.split(",") if name]
-    return asyncio.run(run_worker(args.worker_id, exchanges, config, args.supervisor_pid))
+    return _run_event_loop(
+        run_worker(args.worker_id, exchanges, config, args.supervisor_pid), config.uvloop
+    )
+
+
+def _run_event_loop(main_coroutine: Coroutine[Any, Any, int], use_uvloop: bool) -> int:
+    """Run the worker on uvloop, whose socket reads and callbacks cost the event loop less per
+    frame (docs/performance.md), unless switched off or not installed (it has no Windows build)."""
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run(main_coroutine)
+    return asyncio.run(main_coroutine)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ class TickerValues(NamedTuple):
     quote_volume: float | None
 
 
+# one ticker read straight from its frame's text: its values and the exchange's time, epoch ms
+SingleTicker = tuple[TickerValues, int]
+
+
 @dataclass(frozen=True)
 class FastTickerPath:
     """How to read one exchange's ticker frames straight from the decoded JSON.
@@ -50,7 +54,13 @@ class FastTickerPath:
     - ``raw_tickers(frame)``: the frame's raw ticker objects (what ccxt keeps as ``info``), or
       None when the frame is not a ticker frame of the subscribed channel;
     - ``values(raw)``: the values of one raw ticker, or None whenever ccxt would have to derive
-      one of them from others (e.g. no last price): such a frame is left to ccxt.
+      one of them from others (e.g. no last price): such a frame is left to ccxt;
+    - ``single_ticker(text)`` (optional): reads a frame that is exactly one ticker of the
+      channel straight from its text with a typed decoder, which converts only the fields that
+      are landed (cheaper than decoding the whole frame and reading it with ``values``). It
+      gives the ticker's values and its exchange time in epoch ms, or None whenever the frame is
+      anything else or a field is not in the form whose conversion is exactly ``values``'s:
+      such a frame goes the ``raw_tickers`` / ``values`` way.
 
     ccxt's parser stays the reference: the capture maps a market id to its symbol only after
     ccxt parsed a ticker of it on that connection and ``values`` agreed with ccxt's result.
@@ -58,6 +68,7 @@ class FastTickerPath:
 
     raw_tickers: Callable[[Any], list[Any] | None]
     values: Callable[[Any], TickerValues | None]
+    single_ticker: Callable[[str], SingleTicker | None] | None = None
 
 
 def unified_amount(value: Any) -> float | None:
