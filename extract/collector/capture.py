@@ -331,7 +331,7 @@ class ExchangeCapture:
         ]
         connection = self._frame_connection
         if connection is not None and self.spec.fast_path is not None:
-            self._learn_fast_symbols(connection, rows)
+            self._learn_fast_symbols(connection, rows, self._frame_text)
         self._land_frame(rows, connection, self._arrival_us, self._frame_text)
 
     def _ccxt_row(self, symbol: str, ticker: dict[str, Any], frame: Any) -> LandingRow:
@@ -339,19 +339,29 @@ class ExchangeCapture:
         exchange_ts = exchange_time_ms(self.spec, raw, frame, ticker)
         return (symbol, raw, _ccxt_values(ticker), exchange_ts)
 
-    def _learn_fast_symbols(self, connection: Connection, rows: list[LandingRow]) -> None:
+    def _learn_fast_symbols(
+        self, connection: Connection, rows: list[LandingRow], text: str | None
+    ) -> None:
         """After ccxt parsed a market's ticker on this connection, its later frames may take the
-        fast path, but only if the fast reading of the same raw ticker equals ccxt's."""
+        fast path, but only if the fast readings of the same ticker equal ccxt's: ``values`` of
+        the raw ticker and, for a one-ticker frame, the typed reading of the frame's text."""
         fast_path = self.spec.fast_path
         assert fast_path is not None
-        for symbol, raw, unified, _ in rows:
+        single_ticker = fast_path.single_ticker if len(rows) == 1 and text is not None else None
+        for symbol, raw, unified, exchange_ts in rows:
             try:
                 fast = fast_path.values(raw) if isinstance(raw, dict) else None
-            except Exception:  # a raw ticker the fast reading cannot take stays with ccxt
-                fast = None
+                typed = single_ticker(text) if single_ticker is not None and text else None
+            except Exception:  # a ticker the fast readings cannot take stays with ccxt
+                fast = typed = None
             if fast is None or fast.market_id in connection.fast_symbols:
                 continue
-            if _same_values(fast, unified):
+            typed_agrees = typed is None or (
+                typed[0].market_id == fast.market_id
+                and _same_values(typed[0], unified)
+                and typed[1] == exchange_ts
+            )
+            if _same_values(fast, unified) and typed_agrees:
                 connection.fast_symbols[fast.market_id] = symbol
             else:
                 connection.fast_symbols[fast.market_id] = None
@@ -360,8 +370,9 @@ class ExchangeCapture:
                     connection,
                     symbol=symbol,
                     level=logging.WARNING,
-                    ccxt=list(unified[1:]),
+                    ccxt=[*unified[1:], exchange_ts],
                     fast=list(fast[1:]),
+                    typed=None if typed is None else [*typed[0][1:], typed[1]],
                 )
 
     def _fast_frame(self, connection: Connection, text: str, arrival_us: int) -> bool:

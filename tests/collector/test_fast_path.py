@@ -18,13 +18,16 @@ import asyncio
 import json
 import math
 from dataclasses import replace
+from random import Random
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import WSMessage, WSMsgType
 
 from collector.harness import report
 from extract.collector.capture import ExchangeCapture, install_capture
+from extract.collector.exchange_time import exchange_time_ms
 from extract.collector.records import ConnectionEvent, Tick
 from extract.exchanges import EXCHANGES, ExchangeSpec
 from extract.exchanges.client import build_exchange
@@ -436,3 +439,124 @@ def test_a_fast_reading_that_disagrees_with_ccxt_is_never_used(sandbox_url: str)
     warnings = [e for e in _sink(fast).events if e.event_type == "fast_path_disagrees"]
     # ccxt lands an unknown market under its market id; the fast path follows it there too
     assert {e.symbol for e in warnings} == {"BTC/USDT", "ETH/USDT", "DOESNOTEXIST"}
+
+
+# -- binance's typed reading (msgspec, straight from the frame's text) ---------------------------
+
+
+def _typed_and_dict_readings(text: str) -> tuple[Any, Any]:
+    """(binance's typed reading of a frame's text, its dict reading with the exchange time)."""
+    fast_path = EXCHANGES["binance"].fast_path
+    assert fast_path is not None
+    assert fast_path.single_ticker is not None
+    typed = fast_path.single_ticker(text)
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return typed, None
+    raws = fast_path.raw_tickers(frame) or []
+    values = fast_path.values(raws[0]) if len(raws) == 1 else None
+    if values is None:
+        return typed, None
+    return typed, (values, exchange_time_ms(EXCHANGES["binance"], raws[0], frame))
+
+
+def _exactly(reading: Any) -> Any:
+    """A reading with each float as its repr, so that NaN equals NaN and -0.0 differs from 0.0."""
+    values, exchange_ts = reading
+    return [repr(value) for value in values], exchange_ts
+
+
+def test_binance_typed_reading_takes_every_recorded_frame_and_reads_it_as_the_dict_reading(
+    sandbox_url: str,
+) -> None:
+    _, frames = asyncio.run(
+        record_ticker_frames(sandbox_url, "binance", SANDBOX_SYMBOLS["binance"], RECORDED_FRAMES)
+    )
+    assert len(frames) == RECORDED_FRAMES
+    for text in frames:
+        typed, by_dict = _typed_and_dict_readings(text)
+        assert typed is not None, text
+        assert _exactly(typed) == _exactly(by_dict), text
+
+
+def test_binance_typed_reading_declines_or_agrees_on_every_edge_frame() -> None:
+    declined = 0
+    for text in EDGE_FRAMES["binance"]:
+        typed, by_dict = _typed_and_dict_readings(text)
+        if typed is None:
+            declined += 1
+        else:
+            assert _exactly(typed) == _exactly(by_dict), text
+    # zero or missing fields, numbers ccxt derives, acks, an undecodable frame, a status key
+    assert 0 < declined < len(EDGE_FRAMES["binance"])
+
+
+_SPECIAL_NUMBERS = (
+    "-0",
+    "-0.000",
+    "0",
+    "nan",
+    "inf",
+    "+1",
+    " 1",
+    "1_0",
+    "1e400",
+    "-1e-400",
+    "00.5",
+)
+
+
+def _generated_number(random: Random) -> Any:
+    """A price or volume as an exchange might send it: decimal text of any length, with a sign,
+    an exponent or leading zeros, a special text ``float`` may or may not take, or a JSON
+    number."""
+    if random.random() < 0.1:
+        return random.choice(_SPECIAL_NUMBERS)
+    digits = "".join(random.choice("0123456789") for _ in range(random.randint(1, 20)))
+    point = random.randint(1, len(digits))
+    text = random.choice(["", "-"]) + digits[:point]
+    if point < len(digits):
+        text += "." + digits[point:]
+    if random.random() < 0.15:
+        text += f"e{random.randint(-40, 40)}"
+    return float(text) if random.random() < 0.1 else text
+
+
+def test_binance_typed_reading_converts_numbers_exactly_as_float_does() -> None:
+    """msgspec converts numeric text itself; on any text it accepts the result must be exactly
+    ``float``'s (sign of zero, NaN and rounding included), or the reading declines."""
+    random = Random(20261204)
+    accepted = 0
+    for _ in range(3_000):
+        fields = {
+            key: _generated_number(random) for key in ("c", "b", "a", "o", "h", "l", "v", "q")
+        }
+        text = json.dumps(_binance("BTCUSDT", **fields))
+        typed, by_dict = _typed_and_dict_readings(text)
+        if typed is not None:
+            accepted += 1
+            assert by_dict is not None, text
+            assert _exactly(typed) == _exactly(by_dict), text
+    assert accepted > 300
+
+
+def test_a_typed_reading_that_disagrees_with_ccxt_is_never_used(sandbox_url: str) -> None:
+    """The safety net covers the typed reading too: when it differs from ccxt on a market's first
+    ticker, that market stays with ccxt on the connection."""
+    shipped = EXCHANGES["binance"]
+    assert shipped.fast_path is not None
+    assert shipped.fast_path.single_ticker is not None
+    right = shipped.fast_path.single_ticker
+
+    def an_hour_late(text: str) -> Any:
+        reading = right(text)
+        return None if reading is None else (reading[0], reading[1] + 3_600_000)
+
+    wrong = replace(shipped, fast_path=replace(shipped.fast_path, single_ticker=an_hour_late))
+    client_url = _client_url(sandbox_url, "binance")
+    ccxt_only, fast = _land_both(sandbox_url, "binance", client_url, EDGE_FRAMES["binance"], wrong)
+    _assert_same_landing(ccxt_only, fast)
+    assert fast.stats.fast_path_ticks == 0
+    warnings = [e for e in _sink(fast).events if e.event_type == "fast_path_disagrees"]
+    assert {e.symbol for e in warnings} >= {"BTC/USDT", "ETH/USDT"}

@@ -49,12 +49,13 @@ def test_a_clean_stop_closes_the_session_and_lands_every_count(
     """SIGTERM, Ctrl-C or the end of --duration-s: the session ends with a collector_stop for the
     open connection (not a disconnect), a final worker_heartbeat and a worker_stop; malformed
     frames counted after the last malformed_message event (status interval 600 s, so only the
-    exit can write them) are in the table, which then holds every one of them."""
+    exit can write them) are in the table, which then holds every one of them. The worker runs
+    on uvloop, except in the ``duration`` run, which runs it with --no-uvloop on asyncio's."""
     url = start_sandbox("--exchanges", "binance")
     db = tmp_path / "worker_0.sqlite"
     extra = ["--status-interval-s", "600"]
     if how == "duration":
-        extra += ["--duration-s", "15"]
+        extra += ["--duration-s", "15", "--no-uvloop"]
     collector = start_collector(tmp_path, url, *extra, new_session=how == "ctrl_c")
     try:
         wait_until(lambda: landed(db) > 0, 90, "the first ticks")
@@ -73,6 +74,7 @@ def test_a_clean_stop_closes_the_session_and_lands_every_count(
     stops = events(db, "collector_stop", "binance")
     kinds = [(kind, details.get("reason")) for kind, _, details in lifecycle(db)]
     exits = log_fields(tmp_path / "collector.log", "worker_exit")
+    loops = [x["event_loop"] for x in log_fields(tmp_path / "collector.log", "worker_started")]
     totals = [(beat["final"], beat["malformed"]) for beat in heartbeats]
     report(
         f"a clean stop ({how}) closes the session and lands every count",
@@ -83,8 +85,10 @@ def test_a_clean_stop_closes_the_session_and_lands_every_count(
         f"counts={[e['count'] for e in malformed]} log malformed="
         f"{[x['malformed'] for x in exits]} heartbeats={totals} "
         f"collector_stop={[(s['connection_id'] is not None, s['reason']) for s in stops]} "
-        f"disconnects={len(events(db, 'disconnect'))} lifecycle={kinds} exit={exit_code}",
+        f"disconnects={len(events(db, 'disconnect'))} lifecycle={kinds} exit={exit_code} "
+        f"event loop={loops}",
     )
+    assert loops == ["asyncio" if how == "duration" else "uvloop"]
     assert exit_code == 0
     assert sum(event["count"] for event in malformed) == MALFORMED
     assert [int(x["malformed"]) for x in exits] == [MALFORMED]
