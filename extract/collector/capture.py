@@ -347,11 +347,11 @@ class ExchangeCapture:
         the raw ticker and, for a one-ticker frame, the typed reading of the frame's text."""
         fast_path = self.spec.fast_path
         assert fast_path is not None
-        single_ticker = fast_path.single_ticker if len(rows) == 1 and text is not None else None
+        single_ticker = fast_path.single_ticker if len(rows) == 1 else None
         for symbol, raw, unified, exchange_ts in rows:
             try:
                 fast = fast_path.values(raw) if isinstance(raw, dict) else None
-                typed = single_ticker(text) if single_ticker is not None and text else None
+                typed = single_ticker(text) if single_ticker and text is not None else None
             except Exception:  # a ticker the fast readings cannot take stays with ccxt
                 fast = typed = None
             if fast is None or fast.market_id in connection.fast_symbols:
@@ -378,44 +378,47 @@ class ExchangeCapture:
     def _fast_frame(self, connection: Connection, text: str, arrival_us: int) -> bool:
         """Land a ticker frame without ccxt when every ticker in it is of a market ccxt already
         mapped on this connection; False leaves the frame to ccxt (which also sees anything
-        undecodable, so malformed frames are counted as before). A frame the exchange's typed
-        reading takes is not decoded into dicts at all."""
-        fast_path = self.spec.fast_path
-        assert fast_path is not None
+        undecodable, so malformed frames are counted as before)."""
         # ccxt's client decodes only text that starts with '{' or '[' and hands anything else to
         # the exchange undecoded (orjson would also take, e.g., leading whitespace)
         if not text.startswith("{"):
             return False
+        rows = self._fast_rows(connection.fast_symbols, text)
+        if rows is None:
+            return False
+        self.stats.fast_path_ticks += len(rows)
+        self._land_frame(rows, connection, arrival_us, text)
+        return True
+
+    def _fast_rows(self, symbols: dict[str, str | None], text: str) -> list[LandingRow] | None:
+        """The frame's rows, read by the exchange's typed reading when it takes the frame (no
+        dicts built at all), else decoded and read with ``values``; None if any ticker is not of
+        a market in ``symbols`` or cannot be read."""
+        fast_path = self.spec.fast_path
+        assert fast_path is not None
         if fast_path.single_ticker is not None:
             single = fast_path.single_ticker(text)
             if single is not None:
-                symbol = connection.fast_symbols.get(single[0].market_id)
-                if symbol is None:
-                    return False
-                self.stats.fast_path_ticks += 1
-                self._land_frame([(symbol, None, *single)], connection, arrival_us, text)
-                return True
+                symbol = symbols.get(single[0].market_id)
+                return None if symbol is None else [(symbol, None, *single)]
         spec = self.spec
         try:
             frame = orjson.loads(text)
             raws = fast_path.raw_tickers(frame)
             if not raws:
-                return False
-            symbols = connection.fast_symbols
+                return None
             rows: list[LandingRow] = []
             for raw in raws:
                 values = fast_path.values(raw) if type(raw) is dict else None
                 if values is None:
-                    return False
+                    return None
                 symbol = symbols.get(values.market_id)
                 if symbol is None:
-                    return False
+                    return None
                 rows.append((symbol, raw, values, exchange_time_ms(spec, raw, frame)))
         except Exception:
-            return False
-        self.stats.fast_path_ticks += len(rows)
-        self._land_frame(rows, connection, arrival_us, text)
-        return True
+            return None
+        return rows
 
     def _land_frame(
         self,

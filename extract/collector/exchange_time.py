@@ -15,7 +15,7 @@ from extract.timeutil import parse_utc
 
 
 def _epoch_ms(value: Any) -> int | None:
-    if type(value) is int:
+    if type(value) is int:  # the common case first: this runs once per tick
         return value if value > 0 else None
     if value is None or isinstance(value, bool):
         return None
@@ -56,10 +56,7 @@ def exchange_time_ms(
         else:
             container = unified
         if isinstance(container, dict):
-            value = container.get(key)
-            if type(value) is int and value > 0:  # the common case, once per tick
-                return value
-            value = _epoch_ms(value)
+            value = _epoch_ms(container.get(key))
             if value is not None:
                 return value
     return None
