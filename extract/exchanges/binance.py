@@ -13,7 +13,6 @@ except that it gives ``-0`` as ``0.0``: zero volumes, whose sign is kept, take t
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any, Literal
 
 import msgspec
@@ -30,7 +29,6 @@ from extract.exchanges.spec import (
 # ccxt's handle_message looks at these before the event type (a stream or API wrapper, an error
 # or status, a subscription id): a frame carrying any of them is left to ccxt
 _CCXT_LOOKS_FIRST = frozenset({"stream", "event", "data", "status", "error", "id"})
-_FIELDS = itemgetter("s", "c", "b", "a", "o", "h", "l", "v", "q")
 # TickerValues(...) runs the NamedTuple's Python-level __new__; per tick, build the tuple directly
 _new_values = tuple.__new__
 
@@ -40,38 +38,6 @@ def _raw_tickers(frame: Any) -> list[Any] | None:
         # the view iterates the six keys, where frozenset.isdisjoint(frame) iterates the frame's
         return [frame] if frame.keys().isdisjoint(_CCXT_LOOKS_FIRST) else None
     return None
-
-
-def _values(raw: Any) -> TickerValues | None:
-    # What binance sends: every field present as text, where ``float`` is exactly
-    # unified_amount and ``float(text) or None`` unified_price (a zero price, -0 too, is None).
-    # Anything else (a missing field, a JSON number, a bool, text float() refuses, a zero last
-    # or open price) is read field by field.
-    try:
-        market_id, last, bid, ask, open_, high, low, base, quote = _FIELDS(raw)
-        if type(market_id) is str and (
-            type(last) is type(bid) is type(ask) is type(open_) is str
-            and type(high) is type(low) is type(base) is type(quote) is str
-        ):
-            last_price, open_price = float(last), float(open_)
-            if last_price and open_price:
-                return _new_values(
-                    TickerValues,
-                    (
-                        market_id,
-                        last_price,
-                        float(bid) or None,
-                        float(ask) or None,
-                        open_price,
-                        float(high) or None,
-                        float(low) or None,
-                        float(base),
-                        float(quote),
-                    ),
-                )
-    except (KeyError, ValueError):
-        pass
-    return _values_field_by_field(raw)
 
 
 # The fields landed, as the types they land as (text numbers converted: strict=False); a frame
@@ -104,7 +70,7 @@ def _single_ticker(text: str) -> SingleTicker | None:
     )
 
 
-def _values_field_by_field(raw: Any) -> TickerValues | None:
+def _values(raw: Any) -> TickerValues | None:
     get = raw.get
     market_id = get("s")
     last = unified_price(get("c"))
