@@ -11,6 +11,7 @@ import pytest
 from extract.collector.clock import IsoMsText
 from extract.collector.records import Tick
 from extract.collector.writer import (
+    PAGE_SIZE_BYTES,
     ROWS_PER_STATEMENT,
     LandingWriteError,
     LandingWriter,
@@ -58,6 +59,7 @@ def test_ticks_land_with_iso_ms_and_microsecond_times_in_wal_mode(tmp_path: Path
     writer.close()
     connection = sqlite3.connect(tmp_path / "w.sqlite")
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE_BYTES
     rows = connection.execute(
         "SELECT ingestion_ts_utc, ingestion_ts_us, exchange_ts_utc, exchange_ts_source, worker_id "
         "FROM market_ticks ORDER BY id"
@@ -103,6 +105,8 @@ def test_an_original_database_is_upgraded_in_place_and_keeps_its_rows(tmp_path: 
     assert columns == [*ORIGINAL_MARKET_TICK_COLUMNS, *EXTENDED_MARKET_TICK_COLUMNS]
     rows = connection.execute("SELECT exchange_id, source FROM market_ticks ORDER BY id").fetchall()
     assert rows == [("kraken", "ws"), ("binance", "ws")]
+    # an existing file keeps the page size it was created with
+    assert connection.execute("PRAGMA page_size").fetchone()[0] == 4096
 
 
 def test_the_supervisor_appends_events_to_a_worker_database(tmp_path: Path) -> None:
