@@ -11,12 +11,16 @@ the full 24 h ticker stream of 5 symbols) and land every ticker into SQLite:
   batches (no ticker dropped: its queue is the event loop's); and the same with a callback that
   only counts (cryptofeed's own cost, the stretch baseline).
 
-Per run and client: start it, wait for its first landed tick, note the sandbox's sent counter
-and the landed count, burst ``20,000 x scale`` updates, wait until everything sent since then
-has landed (bounded), and read the CPU time of the client's whole process tree over that window
-(psutil, every process that lived through it) and its peak RSS (sampled every 50 ms). Runs
-alternate between the clients; figures are medians of ``RUNS``. Ticks kept are counted in each
-client's SQLite, never assumed, and set against what the sandbox sent.
+The sandbox's own feed runs at a hundredth of its rate (one update per symbol every 100 s), so a
+window holds the burst alone. Per run and client: start it, burst one update per symbol until it
+lands one (it has subscribed), wait until its landed count holds still (no update is in flight
+or waiting for a commit), note the sandbox's sent counter and the landed count, burst
+``20,000 x scale`` updates, wait until everything sent since then has landed (bounded), and read
+the CPU time of the client's whole process tree over that window (psutil, every process that
+lived through it) and its peak RSS (sampled every 50 ms). Runs alternate between the clients;
+figures are medians of ``RUNS``. Ticks kept are counted in each client's SQLite, never assumed,
+and set against what the sandbox sent: with nothing in flight when the window opens, the two
+counts are equal when nothing was lost.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT")
 FRAMES_AT_SCALE_1 = 20_000
 RUNS = 5
 START_TIMEOUT_S = 90.0
+SANDBOX_RATE_SCALE = "0.01"
+# longer than either client's commit interval (0.5 s), so a count that held still this long has
+# every received update committed
+QUIET_S = 1.5
 LAND_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
 SAMPLE_S = 0.05
@@ -206,6 +214,29 @@ def _stop(popen: subprocess.Popen[bytes]) -> None:
             popen.wait(timeout=STOP_TIMEOUT_S)
 
 
+def _wait_until_quiet(client: Client, url: str, work: Path, popen: subprocess.Popen[bytes]) -> None:
+    """Burst one update per symbol until the client has landed one, then wait until its landed
+    count holds still for ``QUIET_S``."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+
+    def check(problem: str) -> None:
+        if popen.poll() is not None:
+            raise RuntimeError(f"{client.name} exited with code {popen.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{client.name} {problem} within {START_TIMEOUT_S:.0f} s")
+
+    while (landed := client.landed(work)) == 0:
+        check("landed nothing")
+        asyncio.run(burst(url, EXCHANGE, SYMBOLS, len(SYMBOLS)))
+        time.sleep(0.5)
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < QUIET_S:
+        check("did not stop landing")
+        time.sleep(SAMPLE_S)
+        if (now := client.landed(work)) != landed:
+            landed, quiet_since = now, time.monotonic()
+
+
 def _measure(client: Client, url: str, count: int) -> Window:
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
@@ -213,14 +244,12 @@ def _measure(client: Client, url: str, count: int) -> Window:
         popen = subprocess.Popen(client.command(url, work), stdout=log, stderr=log)
         try:
             process = psutil.Process(popen.pid)
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while client.landed(work) == 0:
-                if popen.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    tail = (work / "client.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"{client.name} landed nothing within the start: {tail}")
-                time.sleep(0.2)
-            time.sleep(1.0)  # every symbol subscribed and the first commit behind it
+            try:
+                _wait_until_quiet(client, url, work, popen)
+            except RuntimeError as error:
+                log.flush()
+                tail = (work / "client.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{error}: {tail}") from error
             sent_before, kept_before = _sent(url), client.landed(work)
             cpu_before = _cpu_by_pid(process)
             peak_tree, peak_process = _rss(process)
@@ -253,7 +282,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     ensure_peer_environment()
     count = max(1_000, int(FRAMES_AT_SCALE_1 * scale))
     windows: dict[str, list[Window]] = {client.name: [] for client in CLIENTS}
-    with SandboxProcess("--exchanges", EXCHANGE) as sandbox:
+    with SandboxProcess("--exchanges", EXCHANGE, "--rate-scale", SANDBOX_RATE_SCALE) as sandbox:
         for _ in range(RUNS):
             for client in CLIENTS:
                 windows[client.name].append(_measure(client, sandbox.url, count))
