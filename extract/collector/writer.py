@@ -24,7 +24,7 @@ BUSY_TIMEOUT_MS = 10_000
 
 # 16 KiB pages rather than SQLite's 4 KiB: a landed tick row is about 700 bytes (most of it the raw
 # frame), and with four times fewer pages per commit SQLite spends about a quarter less CPU landing
-# the same rows (docs/performance.md, "Capture").
+# the same rows (docs/performance.md, "Peer").
 PAGE_SIZE_BYTES = 16_384
 
 # Ticks are inserted ROWS_PER_STATEMENT at a time (one multi-row INSERT binding the Ticks' fields
