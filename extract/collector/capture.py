@@ -396,13 +396,13 @@ class ExchangeCapture:
         a market in ``symbols`` or cannot be read."""
         fast_path = self.spec.fast_path
         assert fast_path is not None
-        if fast_path.single_ticker is not None:
-            single = fast_path.single_ticker(text)
-            if single is not None:
-                symbol = symbols.get(single[0].market_id)
-                return None if symbol is None else [(symbol, None, *single)]
         spec = self.spec
         try:
+            if fast_path.single_ticker is not None:
+                single = fast_path.single_ticker(text)
+                if single is not None:
+                    symbol = symbols.get(single[0].market_id)
+                    return None if symbol is None else [(symbol, None, *single)]
             frame = orjson.loads(text)
             raws = fast_path.raw_tickers(frame)
             if not raws:

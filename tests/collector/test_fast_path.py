@@ -560,3 +560,15 @@ def test_a_typed_reading_that_disagrees_with_ccxt_is_never_used(sandbox_url: str
     assert fast.stats.fast_path_ticks == 0
     warnings = [e for e in _sink(fast).events if e.event_type == "fast_path_disagrees"]
     assert {e.symbol for e in warnings} >= {"BTC/USDT", "ETH/USDT"}
+
+
+def test_a_frame_the_typed_reading_fails_on_is_left_to_ccxt(sandbox_url: str) -> None:
+    """msgspec raises (rather than declining) on text holding a lone surrogate. Such a frame must
+    reach ccxt and be counted as ccxt's route counts it (malformed: ccxt cannot take it either),
+    not stop the capture."""
+    healthy = json.dumps(_binance("BTCUSDT"))
+    with_surrogate = json.dumps({**_binance("BTCUSDT"), "x": "\ud800"}, ensure_ascii=False)
+    client_url = _client_url(sandbox_url, "binance")
+    ccxt_only, fast = _land_both(sandbox_url, "binance", client_url, [healthy, with_surrogate])
+    _assert_same_landing(ccxt_only, fast)
+    assert (fast.stats.ticks, fast.stats.malformed, fast.stats.fast_path_ticks) == (1, 1, 0)
