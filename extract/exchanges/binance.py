@@ -65,9 +65,8 @@ def _single_ticker(text: str) -> SingleTicker | None:
     if not (event_ms > 0 and last and open_ and base and quote):
         return None
     bid, ask, high, low = ticker.b or None, ticker.a or None, ticker.h or None, ticker.l or None
-    return _new_values(TickerValues, (ticker.s, last, bid, ask, open_, high, low, base, quote)), (
-        event_ms
-    )
+    values = _new_values(TickerValues, (ticker.s, last, bid, ask, open_, high, low, base, quote))
+    return values, event_ms
 
 
 def _values(raw: Any) -> TickerValues | None:
